@@ -1,0 +1,73 @@
+# Shared shell helpers for the project's scripts. Source it; don't run it.
+# Each function installs or starts only what is missing, so the scripts work
+# on a fresh machine and stay quick on a prepared one.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HOST_BIN="$ROOT/target/release/spin-host"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Debian's redis-server (and redis-cli), installed once.
+ensure_redis_server() {
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    say "installing redis-server (Debian package)"
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  fi
+}
+
+# The wasm32-wasip1 Rust target the component is built for.
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-wasip1; then
+    say "adding the wasm32-wasip1 Rust target"
+    rustup target add wasm32-wasip1
+  fi
+}
+
+# Builds the component exactly as spin.toml's build command does.
+build_component() {
+  ensure_wasm_target
+  say "building the component (wasm32-wasip1, release)"
+  (cd "$ROOT" && cargo build --target wasm32-wasip1 --release)
+}
+
+# Builds the Spin-compatible local host.
+build_host() {
+  say "building the local Spin-compatible host (release)"
+  (cd "$ROOT" && cargo build -p spin-host --release)
+}
+
+# Prints "host port password" for a redis:// URL (password may be empty).
+parse_redis_url() {
+  local url="${1#redis://}" auth="" hostport
+  url="${url%%/*}"
+  if [[ "$url" == *@* ]]; then auth="${url%@*}"; url="${url##*@}"; fi
+  hostport="$url"
+  local host="${hostport%:*}" port="${hostport##*:}"
+  [ "$host" = "$hostport" ] && port=6379
+  printf '%s %s %s\n' "$host" "$port" "${auth#*:}"
+}
+
+# Starts redis-server on host:port unless one already answers there.
+# Sets STARTED_REDIS_PID when it started one.
+ensure_redis_running() {
+  local host="$1" port="$2" password="${3:-}"
+  STARTED_REDIS_PID=""
+  if REDISCLI_AUTH="$password" redis-cli -h "$host" -p "$port" ping >/dev/null 2>&1; then
+    say "using the Redis already answering at $host:$port"
+    return
+  fi
+  ensure_redis_server
+  say "starting redis-server on $host:$port"
+  local args=(--bind "$host" --port "$port" --save "" --appendonly no)
+  [ -n "$password" ] && args+=(--requirepass "$password")
+  redis-server "${args[@]}" >"${REDIS_LOG:-/tmp/seat-booking-redis-$port.log}" 2>&1 &
+  STARTED_REDIS_PID=$!
+  for _ in $(seq 50); do
+    REDISCLI_AUTH="$password" redis-cli -h "$host" -p "$port" ping >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+  say "redis-server did not start; see ${REDIS_LOG:-/tmp/seat-booking-redis-$port.log}"
+  return 1
+}

@@ -1,0 +1,178 @@
+//! Building HTTP answers: JSON bodies and RFC 9457 problem details.
+//!
+//! Every error the API gives is a [`Problem`] with a stable machine-readable
+//! `code`, so clients can branch on it without parsing prose.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use spin_sdk::http::Response;
+
+/// Seconds a client should wait before retrying when Redis is unavailable.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// A JSON response with the given status.
+pub fn json(status: u16, body: &impl Serialize) -> Response {
+    // Serialising our own plain structs cannot fail; fall back to `{}` rather than panic.
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(bytes)
+        .build()
+}
+
+/// An RFC 9457 problem: `type`, `title`, `status`, `detail`, plus our `code`
+/// and any extension members (for example the `seatId` concerned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// HTTP status code.
+    pub status: u16,
+    /// Stable machine-readable code, e.g. `seat_booked`.
+    pub code: &'static str,
+    /// Short human summary of the problem type.
+    pub title: &'static str,
+    /// Human explanation of this occurrence.
+    pub detail: String,
+    /// Extension members added to the body.
+    pub extra: Map<String, Value>,
+    /// `Retry-After` seconds, for answers a client should retry later.
+    pub retry_after: Option<u32>,
+}
+
+impl Problem {
+    /// A problem with no extension members.
+    pub fn new(status: u16, code: &'static str, title: &'static str, detail: String) -> Problem {
+        Problem {
+            status,
+            code,
+            title,
+            detail,
+            extra: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    /// Adds an extension member to the body.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Problem {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// 404 for a path no route serves.
+    pub fn not_found(path: &str) -> Problem {
+        Problem::new(
+            404,
+            "not_found",
+            "Not found",
+            format!("no resource at {}", printable(path)),
+        )
+    }
+
+    /// 405 for a known path asked with the wrong method.
+    pub fn method_not_allowed(allow: &str) -> Problem {
+        Problem::new(
+            405,
+            "method_not_allowed",
+            "Method not allowed",
+            format!("this resource only answers {allow}"),
+        )
+    }
+
+    /// 503 when Redis cannot be reached or fails: nothing was changed that the
+    /// client cannot safely retry.
+    pub fn redis_unavailable() -> Problem {
+        let mut p = Problem::new(
+            503,
+            "redis_unavailable",
+            "Service unavailable",
+            "the booking store is unreachable; retry shortly".to_owned(),
+        );
+        p.retry_after = Some(RETRY_AFTER_SECONDS);
+        p
+    }
+
+    /// 500 when the deployment is misconfigured (for example the Redis address
+    /// is not in `allowed_outbound_hosts`). Retrying will not help.
+    pub fn misconfigured(detail: &str) -> Problem {
+        Problem::new(
+            500,
+            "misconfigured",
+            "Service misconfigured",
+            detail.to_owned(),
+        )
+    }
+
+    /// The body as a JSON object.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert(
+            "type".into(),
+            format!("urn:seat-booking:problem:{}", self.code).into(),
+        );
+        body.insert("title".into(), self.title.into());
+        body.insert("status".into(), self.status.into());
+        body.insert("detail".into(), self.detail.clone().into());
+        body.insert("code".into(), self.code.into());
+        for (k, v) in &self.extra {
+            body.insert(k.clone(), v.clone());
+        }
+        Value::Object(body)
+    }
+
+    /// The `application/problem+json` response.
+    pub fn into_response(self) -> Response {
+        let mut builder = Response::builder();
+        builder
+            .status(self.status)
+            .header("content-type", "application/problem+json");
+        if let Some(secs) = self.retry_after {
+            builder.header("retry-after", secs.to_string());
+        }
+        builder.body(self.body().to_string()).build()
+    }
+}
+
+/// Shortens and escapes client-supplied text before it is echoed in a detail.
+fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(80)
+        .flat_map(char::escape_default)
+        .collect();
+    if text.chars().count() > 80 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_body_has_rfc9457_members_and_code() {
+        let body = Problem::new(409, "seat_booked", "Seat already booked", "x".into())
+            .with("seatId", "A-1")
+            .body();
+        assert_eq!(body["type"], "urn:seat-booking:problem:seat_booked");
+        assert_eq!(body["title"], "Seat already booked");
+        assert_eq!(body["status"], 409);
+        assert_eq!(body["detail"], "x");
+        assert_eq!(body["code"], "seat_booked");
+        assert_eq!(body["seatId"], "A-1");
+    }
+
+    #[test]
+    fn unavailable_asks_for_a_retry() {
+        let p = Problem::redis_unavailable();
+        assert_eq!(p.status, 503);
+        assert_eq!(p.retry_after, Some(RETRY_AFTER_SECONDS));
+    }
+
+    #[test]
+    fn echoed_paths_are_bounded_and_escaped() {
+        let long = "a".repeat(500);
+        assert!(printable(&long).chars().count() <= 81);
+        assert_eq!(printable("a\nb"), "a\\nb");
+    }
+}
