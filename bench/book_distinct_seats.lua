@@ -17,8 +17,4 @@ function request()
   return wrk.format("POST", "/api/book/" .. prefix .. "-" .. thread_id .. "-" .. n)
 end
 
-function done(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %d %d\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout))
-end
+dofile("bench/report.lua")

@@ -19,6 +19,13 @@ fi
 address="${address:-redis://127.0.0.1:6379}"
 read -r redis_host redis_port redis_password < <(parse_redis_url "$address")
 
+# An admin token for creating events: kept in the git-ignored .env, made
+# once at random if neither the environment nor .env has one. Never printed.
+if [ -z "${SPIN_VARIABLE_ADMIN_TOKEN:-}" ] && ! grep -q '^SPIN_VARIABLE_ADMIN_TOKEN=.' .env 2>/dev/null; then
+  printf 'SPIN_VARIABLE_ADMIN_TOKEN=%s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >>.env
+  say "wrote a new random admin token to .env (SPIN_VARIABLE_ADMIN_TOKEN)"
+fi
+
 ensure_redis_running "$redis_host" "$redis_port" "$redis_password"
 cleanup() { [ -n "${STARTED_REDIS_PID:-}" ] && kill "$STARTED_REDIS_PID" 2>/dev/null; true; }
 trap cleanup EXIT INT TERM

@@ -4,11 +4,17 @@
 //! node, so all state lives in Redis (see `store`). This file is only the entry
 //! point; `router` decides which handler answers.
 
+pub mod auth;
+pub mod body;
 pub mod handlers;
+pub mod idempotency;
+pub mod ids;
 pub mod response;
 pub mod router;
-pub mod seat_id;
+pub mod seat_map;
 pub mod store;
+pub mod time;
+pub mod token;
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;

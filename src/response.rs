@@ -35,8 +35,8 @@ pub struct Problem {
     pub detail: String,
     /// Extension members added to the body.
     pub extra: Map<String, Value>,
-    /// `Retry-After` seconds, for answers a client should retry later.
-    pub retry_after: Option<u32>,
+    /// Extra response headers, e.g. `Retry-After` or `WWW-Authenticate`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Problem {
@@ -48,8 +48,14 @@ impl Problem {
             title,
             detail,
             extra: Map::new(),
-            retry_after: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Problem {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// Adds an extension member to the body.
@@ -81,14 +87,13 @@ impl Problem {
     /// 503 when Redis cannot be reached or fails: nothing was changed that the
     /// client cannot safely retry.
     pub fn redis_unavailable() -> Problem {
-        let mut p = Problem::new(
+        Problem::new(
             503,
             "redis_unavailable",
             "Service unavailable",
             "the booking store is unreachable; retry shortly".to_owned(),
-        );
-        p.retry_after = Some(RETRY_AFTER_SECONDS);
-        p
+        )
+        .with_header("retry-after", RETRY_AFTER_SECONDS.to_string())
     }
 
     /// 500 when the deployment is misconfigured (for example the Redis address
@@ -125,11 +130,28 @@ impl Problem {
         builder
             .status(self.status)
             .header("content-type", "application/problem+json");
-        if let Some(secs) = self.retry_after {
-            builder.header("retry-after", secs.to_string());
+        for (name, value) in &self.headers {
+            builder.header(*name, value.as_str());
         }
         builder.body(self.body().to_string()).build()
     }
+}
+
+/// A state-changing answer as the store returned it (first time or
+/// replayed): status, optional `Location`, JSON body. Replays say so in
+/// `Idempotent-Replayed: true`.
+pub fn stored_answer(status: u16, location: &str, body: String, replayed: bool) -> Response {
+    let mut builder = Response::builder();
+    builder
+        .status(status)
+        .header("content-type", "application/json");
+    if !location.is_empty() {
+        builder.header("location", location);
+    }
+    if replayed {
+        builder.header("idempotent-replayed", "true");
+    }
+    builder.body(body).build()
 }
 
 /// Shortens and escapes client-supplied text before it is echoed in a detail.
@@ -164,9 +186,9 @@ mod tests {
 
     #[test]
     fn unavailable_asks_for_a_retry() {
-        let p = Problem::redis_unavailable();
-        assert_eq!(p.status, 503);
-        assert_eq!(p.retry_after, Some(RETRY_AFTER_SECONDS));
+        let res = Problem::redis_unavailable().into_response();
+        assert_eq!(*res.status(), 503);
+        assert_eq!(res.header("retry-after").unwrap().as_str(), Some("1"));
     }
 
     #[test]

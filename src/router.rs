@@ -1,30 +1,100 @@
 //! Maps a method and path to the handler that answers it.
 //!
-//! Routing works on the raw request path (before any `..` normalisation), so
-//! that a seat id such as `../x` reaches the validator and gets a clear 400
-//! instead of silently addressing another route.
+//! [`ROUTES`] is the list of everything the API serves; a test checks it
+//! against the OpenAPI document. Routing works on the raw request path
+//! (before any normalisation), so ids reach their validators as sent, and a
+//! path with `.` or `..` segments is refused outright rather than silently
+//! addressing another resource.
 
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Request, Response};
 
-use crate::handlers;
+use crate::handlers::{book, bookings, events, health, holds, openapi, version};
 use crate::response::Problem;
 
-/// The prefix of the seed-compatible booking route, `POST /api/book/{seatId}`.
-const BOOK_PREFIX: &str = "/api/book/";
+/// Every route the API serves, as OpenAPI writes them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/api/version"),
+    ("GET", "/api/openapi.json"),
+    ("POST", "/api/book/{seatId}"),
+    ("POST", "/api/events"),
+    ("GET", "/api/events/{eventId}"),
+    ("GET", "/api/events/{eventId}/seats"),
+    ("POST", "/api/events/{eventId}/holds"),
+    ("POST", "/api/events/{eventId}/holds/{holdId}/confirm"),
+    ("DELETE", "/api/events/{eventId}/holds/{holdId}"),
+    ("POST", "/api/events/{eventId}/bookings"),
+    ("GET", "/api/events/{eventId}/bookings/{bookingId}"),
+    ("DELETE", "/api/events/{eventId}/bookings/{bookingId}"),
+];
 
 /// Answers one request.
 pub fn route(req: &Request) -> Response {
     let path = raw_path(req.uri());
-    match (req.method(), path) {
-        (Method::Get, "/health") => handlers::health::get(),
-        (_, "/health") => method_not_allowed("GET"),
-        (Method::Get, "/api/version") => handlers::version::get(),
-        (_, "/api/version") => method_not_allowed("GET"),
-        (Method::Post, p) if p.starts_with(BOOK_PREFIX) => {
-            handlers::book::post(&p[BOOK_PREFIX.len()..])
+    if path.split('/').any(|s| s == "." || s == "..") {
+        return Problem::new(
+            400,
+            "invalid_path",
+            "Invalid path",
+            "paths may not contain '.' or '..' segments".to_owned(),
+        )
+        .into_response();
+    }
+    let method = req.method().to_string();
+    let matches: Vec<(&str, &str, Vec<&str>)> = ROUTES
+        .iter()
+        .filter_map(|&(m, pattern)| match_pattern(pattern, path).map(|p| (m, pattern, p)))
+        .collect();
+    let Some((_, pattern, params)) = matches.iter().find(|(m, _, _)| *m == method) else {
+        if matches.is_empty() {
+            return Problem::not_found(path).into_response();
         }
-        (_, p) if p.starts_with(BOOK_PREFIX) => method_not_allowed("POST"),
+        let allow: Vec<&str> = matches.iter().map(|(m, _, _)| *m).collect();
+        return Problem::method_not_allowed(&allow.join(", "))
+            .with_header("allow", allow.join(", "))
+            .into_response();
+    };
+    dispatch(req, &method, pattern, params, path)
+}
+
+/// Calls the handler of a matched route.
+fn dispatch(req: &Request, method: &str, pattern: &str, p: &[&str], path: &str) -> Response {
+    match (method, pattern) {
+        ("GET", "/health") => health::get(),
+        ("GET", "/api/version") => version::get(),
+        ("GET", "/api/openapi.json") => openapi::get(),
+        ("POST", "/api/book/{seatId}") => book::post(req, p[0], path),
+        ("POST", "/api/events") => events::create(req, path),
+        ("GET", "/api/events/{eventId}") => events::get(p[0]),
+        ("GET", "/api/events/{eventId}/seats") => events::seats(p[0]),
+        ("POST", "/api/events/{eventId}/holds") => holds::create(req, p[0], path),
+        ("POST", "/api/events/{eventId}/holds/{holdId}/confirm") => {
+            holds::confirm(req, p[0], p[1], path)
+        }
+        ("DELETE", "/api/events/{eventId}/holds/{holdId}") => holds::release(req, p[0], p[1]),
+        ("POST", "/api/events/{eventId}/bookings") => bookings::create(req, p[0], path),
+        ("GET", "/api/events/{eventId}/bookings/{bookingId}") => bookings::get(req, p[0], p[1]),
+        ("DELETE", "/api/events/{eventId}/bookings/{bookingId}") => {
+            bookings::cancel(req, p[0], p[1])
+        }
         _ => Problem::not_found(path).into_response(),
+    }
+}
+
+/// Matches a path against a pattern: literal segments must be equal, a
+/// `{name}` segment takes any segment (even an empty one, so the handler's
+/// validator can say what is wrong with it). Returns the parameters.
+pub fn match_pattern<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
+    let mut want = pattern.split('/');
+    let mut have = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') => params.push(h),
+            (Some(w), Some(h)) if w == h => {}
+            _ => return None,
+        }
     }
 }
 
@@ -42,15 +112,9 @@ pub fn raw_path(uri: &str) -> &str {
     &after_scheme[..end]
 }
 
-fn method_not_allowed(allow: &str) -> Response {
-    let mut res = Problem::method_not_allowed(allow).into_response();
-    res.set_header("allow", allow);
-    res
-}
-
 #[cfg(test)]
 mod tests {
-    use super::raw_path;
+    use super::*;
 
     #[test]
     fn raw_path_strips_scheme_authority_and_query() {
@@ -64,5 +128,61 @@ mod tests {
     fn raw_path_keeps_dot_segments_and_escapes() {
         assert_eq!(raw_path("http://h/api/book/../x"), "/api/book/../x");
         assert_eq!(raw_path("http://h/api/book/%FF"), "/api/book/%FF");
+    }
+
+    #[test]
+    fn patterns_match_whole_paths_only() {
+        let p = "/api/events/{eventId}/holds/{holdId}/confirm";
+        assert_eq!(
+            match_pattern(p, "/api/events/gala/holds/h1/confirm"),
+            Some(vec!["gala", "h1"])
+        );
+        assert_eq!(match_pattern(p, "/api/events/gala/holds/h1"), None);
+        assert_eq!(
+            match_pattern(p, "/api/events/gala/holds/h1/confirm/x"),
+            None
+        );
+        assert_eq!(
+            match_pattern("/api/book/{seatId}", "/api/book/"),
+            Some(vec![""])
+        );
+        assert_eq!(match_pattern("/health", "/health"), Some(vec![]));
+    }
+
+    #[test]
+    fn every_route_is_dispatched_to_a_handler() {
+        // A route in ROUTES without a dispatch arm would fall through to 404.
+        let source = include_str!("router.rs");
+        for (method, pattern) in ROUTES {
+            let arm = format!("(\"{method}\", \"{pattern}\") =>");
+            assert!(
+                source.contains(&arm),
+                "no dispatch arm for {method} {pattern}"
+            );
+        }
+    }
+
+    /// The OpenAPI document and the router agree: every route served is
+    /// documented and every documented operation is served.
+    #[test]
+    fn openapi_documents_exactly_the_routes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::handlers::openapi::DOCUMENT).unwrap();
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+        let mut documented = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if item.get(method).is_some() {
+                    documented.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
     }
 }

@@ -22,6 +22,19 @@ pub fn root() -> &'static Path {
         .expect("the integration crate sits inside the project")
 }
 
+/// The admin token the test hosts are started with.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// An event script as the component sends it: the shared prelude followed
+/// by `file` from `src/store/scripts/`.
+pub fn event_script(file: &str) -> String {
+    let dir = root().join("src/store/scripts");
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+    };
+    read("event_prelude.lua") + &read(file)
+}
+
 /// A loopback port nobody listens on right now, and never handed out
 /// before in this test process (tests run in parallel threads, and two of
 /// them must not start servers on the same port).
@@ -265,6 +278,7 @@ impl Host {
         let mut env = vec![
             ("SPIN_VARIABLE_REDIS_ADDRESS", redis.url()),
             ("SPIN_VARIABLE_REDIS_HOST", host_port),
+            ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ];
         env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -384,7 +398,21 @@ fn agent() -> ureq::Agent {
 
 /// Sends a request; any status, including 4xx/5xx, comes back as an [`Answer`].
 pub fn send(agent: &ureq::Agent, method: &str, url: &str, body: Option<&[u8]>) -> Answer {
-    let req = agent.request(method, url);
+    send_with(agent, method, url, &[], body)
+}
+
+/// Like [`send`], with extra request headers.
+pub fn send_with(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Answer {
+    let mut req = agent.request(method, url);
+    for (name, value) in headers {
+        req = req.set(name, value);
+    }
     let result = match body {
         Some(b) => req.set("content-type", "application/json").send_bytes(b),
         None => req.call(),

@@ -1,14 +1,20 @@
-//! `POST /api/book/{seatId}`: the seed's endpoint, kept. Books one seat of the
-//! default event in one call; contended callers get 409 at once, never a wait.
+//! `POST /api/book/{seatId}`: the seed's endpoint, kept. Books one seat of
+//! the default event in one call; contended callers get 409 at once, never
+//! a wait. The 201 now also carries a booking token, to read or cancel it.
 
 use serde::Serialize;
-use spin_sdk::http::Response;
+use spin_sdk::http::{Request, Response};
+use uuid::Uuid;
 
-use crate::response::{self, Problem};
-use crate::seat_id::SeatId;
-use crate::store::booking::BookOutcome;
+use super::{answer_response, idempotency, respond, seat_refusal, with_store};
+use crate::body;
+use crate::idempotency::seal;
+use crate::ids::{EventId, SeatId};
+use crate::response::Problem;
 use crate::store::keys::DEFAULT_EVENT;
-use crate::store::Store;
+use crate::store::seat_lock::SeatBooking;
+use crate::store::AnswerArgs;
+use crate::token;
 
 /// The 201 body.
 #[derive(Debug, Serialize)]
@@ -22,41 +28,49 @@ pub struct Booked<'a> {
     pub status: &'static str,
     /// The new booking's id.
     pub booking_id: &'a str,
+    /// The secret that reads or cancels the booking.
+    pub booking_token: &'a str,
 }
 
-/// Books the seat named by the raw (percent-encoded) path remainder.
-pub fn post(raw_seat_id: &str) -> Response {
-    let seat = match SeatId::parse(raw_seat_id) {
-        Ok(seat) => seat,
-        Err(why) => return invalid_seat_id(&why.to_string()).into_response(),
+/// Books the seat named by the raw (percent-encoded) path segment.
+pub fn post(req: &Request, raw_seat_id: &str, path: &str) -> Response {
+    respond(book(req, raw_seat_id, path))
+}
+
+fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Problem> {
+    let seat = SeatId::from_path(raw_seat_id).map_err(|why| invalid_seat_id(&why.to_string()))?;
+    body::check_size(req)?;
+    let idem = idempotency(req, path)?;
+    let event = EventId::new(DEFAULT_EVENT).expect("the default event id is valid");
+    let booking_id = Uuid::new_v4().to_string();
+    let booking_token = token::generate();
+    let body = Booked {
+        event_id: DEFAULT_EVENT,
+        seat_id: seat.as_str(),
+        status: "booked",
+        booking_id: &booking_id,
+        booking_token: &seal(idem.as_ref(), &booking_token),
     };
-    let outcome = Store::open().and_then(|store| store.book_seat(DEFAULT_EVENT, &seat));
-    match outcome {
-        Ok(outcome) => outcome_response(DEFAULT_EVENT, &seat, &outcome),
-        Err(e) => e.into_problem().into_response(),
-    }
-}
-
-/// The answer for each booking outcome.
-pub fn outcome_response(event: &str, seat: &SeatId, outcome: &BookOutcome) -> Response {
-    match outcome {
-        BookOutcome::Booked { booking_id } => {
-            let mut res = response::json(
-                201,
-                &Booked {
-                    event_id: event,
-                    seat_id: seat.as_str(),
-                    status: "booked",
-                    booking_id,
-                },
-            );
-            res.set_header(
-                "location",
-                format!("/api/events/{event}/bookings/{booking_id}"),
-            );
-            res
-        }
-        BookOutcome::AlreadyBooked => Problem::new(
+    let args = AnswerArgs {
+        idempotency: idem.as_ref(),
+        status: 201,
+        location: format!("/api/events/{DEFAULT_EVENT}/bookings/{booking_id}"),
+        body: serde_json::to_string(&body).unwrap_or_default(),
+    };
+    let outcome = with_store(|store| {
+        store.book_seat(
+            &event,
+            &seat,
+            &args,
+            &booking_id,
+            &token::hash(&booking_token),
+        )
+    })?;
+    Ok(match outcome {
+        SeatBooking::Answer(reply) => answer_response(reply, &args, |word, seats| {
+            seat_refusal(&event, word, seats)
+        }),
+        SeatBooking::AlreadyBooked => Problem::new(
             409,
             "seat_booked",
             "Seat already booked",
@@ -64,7 +78,7 @@ pub fn outcome_response(event: &str, seat: &SeatId, outcome: &BookOutcome) -> Re
         )
         .with("seatId", seat.as_str())
         .into_response(),
-        BookOutcome::Locked => Problem::new(
+        SeatBooking::Locked => Problem::new(
             409,
             "seat_locked",
             "Seat is being booked",
@@ -72,67 +86,32 @@ pub fn outcome_response(event: &str, seat: &SeatId, outcome: &BookOutcome) -> Re
         )
         .with("seatId", seat.as_str())
         .into_response(),
-    }
+    })
 }
 
 /// 400 for a seat id that may not reach Redis.
-fn invalid_seat_id(why: &str) -> Problem {
-    Problem::new(400, "invalid_seat_id", "Invalid seat id", why.to_owned())
+pub fn invalid_seat_id(why: &str) -> Problem {
+    Problem::new(
+        400,
+        "invalid_seat_id",
+        "Invalid seat id",
+        format!("the seat id is not valid: {why}"),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn body(res: &Response) -> serde_json::Value {
-        serde_json::from_slice(res.body()).unwrap()
-    }
-
-    #[test]
-    fn booked_is_201_with_ids_and_location() {
-        let seat = SeatId::parse("A-1").unwrap();
-        let res = outcome_response(
-            "default",
-            &seat,
-            &BookOutcome::Booked {
-                booking_id: "b-1".into(),
-            },
-        );
-        assert_eq!(*res.status(), 201);
-        let b = body(&res);
-        assert_eq!(b["seatId"], "A-1");
-        assert_eq!(b["bookingId"], "b-1");
-        assert_eq!(b["status"], "booked");
-        assert_eq!(
-            res.header("location").unwrap().as_str(),
-            Some("/api/events/default/bookings/b-1")
-        );
-    }
-
-    #[test]
-    fn contention_is_409_with_distinct_codes() {
-        let seat = SeatId::parse("7").unwrap();
-        for (outcome, code) in [
-            (BookOutcome::AlreadyBooked, "seat_booked"),
-            (BookOutcome::Locked, "seat_locked"),
-        ] {
-            let res = outcome_response("default", &seat, &outcome);
-            assert_eq!(*res.status(), 409);
-            assert_eq!(
-                res.header("content-type").unwrap().as_str(),
-                Some("application/problem+json")
-            );
-            assert_eq!(body(&res)["code"], code);
-            assert_eq!(body(&res)["seatId"], "7");
-        }
-    }
+    use spin_sdk::http::Method;
 
     #[test]
     fn bad_seat_id_is_400_before_any_redis_work() {
         // `post` returns before `Store::open` for invalid ids; natively the
         // Redis import would abort the test if it were reached.
-        let res = post("..%2Fx");
+        let req = Request::new(Method::Post, "/api/book/..%2Fx");
+        let res = post(&req, "..%2Fx", "/api/book/..%2Fx");
         assert_eq!(*res.status(), 400);
-        assert_eq!(body(&res)["code"], "invalid_seat_id");
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(body["code"], "invalid_seat_id");
     }
 }

@@ -1,6 +1,149 @@
 //! One module per resource; each handler is a plain function from request
-//! data to a response.
+//! data to a response. The helpers here are the steps every handler shares.
 
 pub mod book;
+pub mod bookings;
+pub mod events;
 pub mod health;
+pub mod holds;
+pub mod openapi;
 pub mod version;
+
+use spin_sdk::http::{Request, Response};
+
+use crate::auth::bearer;
+use crate::idempotency::{self, Idempotency};
+use crate::ids::{parse_uuid, EventId, InvalidId};
+use crate::response::{self, Problem};
+use crate::store::{AnswerArgs, ScriptReply, Store, StoreError};
+
+/// The most seats one hold or booking may name or ask for.
+pub const MAX_SEATS_PER_REQUEST: usize = 100;
+
+/// Parses the `{eventId}` path segment.
+pub fn event_id(raw: &str) -> Result<EventId, Problem> {
+    EventId::from_path(raw).map_err(invalid_event_id)
+}
+
+/// 400 for an event id that may not reach Redis.
+pub fn invalid_event_id(why: InvalidId) -> Problem {
+    Problem::new(
+        400,
+        "invalid_event_id",
+        "Invalid event id",
+        format!("the event id is not valid: {why}"),
+    )
+}
+
+/// Parses a `{holdId}` or `{bookingId}` segment; anything but a canonical
+/// UUID cannot name a resource, so it is a 404 like any unknown id.
+pub fn resource_id(raw: &str, not_found: fn() -> Problem) -> Result<String, Problem> {
+    parse_uuid(raw).ok_or_else(not_found)
+}
+
+/// Reads the request's `Idempotency-Key`, fingerprinting the request: its
+/// method, path, bearer token (so a replay needs the same credentials) and body.
+pub fn idempotency(req: &Request, path: &str) -> Result<Option<Idempotency>, Problem> {
+    let method = req.method().to_string();
+    let header = req.header("idempotency-key").map(|v| v.as_bytes());
+    let target = match bearer(req) {
+        Some(token) => format!("{path} {}", crate::token::hash(token)),
+        None => path.to_owned(),
+    };
+    Idempotency::from_header(header, &method, &target, req.body()).map_err(|why| {
+        Problem::new(
+            400,
+            "invalid_idempotency_key",
+            "Invalid Idempotency-Key",
+            why.to_owned(),
+        )
+    })
+}
+
+/// Opens the store and runs `op`; any store failure becomes its problem answer.
+pub fn with_store<T>(op: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, Problem> {
+    Store::open()
+        .and_then(|store| op(&store))
+        .map_err(StoreError::into_problem)
+}
+
+/// The response for a state-changing script's reply: the stored answer
+/// (tokens unsealed, replays marked), 422 for a reused key, or the
+/// handler's problem for a refusal.
+pub fn answer_response(
+    reply: ScriptReply,
+    args: &AnswerArgs,
+    refused: impl FnOnce(&str, &[String]) -> Problem,
+) -> Response {
+    let unseal = |body: &str| idempotency::unseal_body(args.idempotency, body);
+    match reply {
+        ScriptReply::Done(body) => {
+            response::stored_answer(args.status, &args.location, unseal(&body), false)
+        }
+        ScriptReply::Replay {
+            status,
+            location,
+            body,
+        } => response::stored_answer(status, &location, unseal(&body), true),
+        ScriptReply::IdempotencyMismatch => Problem::new(
+            422,
+            "idempotency_key_reused",
+            "Idempotency-Key reused",
+            "this Idempotency-Key was used with a different request".to_owned(),
+        )
+        .into_response(),
+        ScriptReply::Refused { word, details } => refused(&word, &details).into_response(),
+    }
+}
+
+/// 404 for an event that does not exist.
+pub fn event_not_found(event: &EventId) -> Problem {
+    Problem::new(
+        404,
+        "event_not_found",
+        "Event not found",
+        format!("there is no event {event}"),
+    )
+}
+
+/// The refusals the seat-taking scripts share: no event, seats not on the
+/// map, seats taken. Anything else is a script the component does not know.
+pub fn seat_refusal(event: &EventId, word: &str, seats: &[String]) -> Problem {
+    match word {
+        "no_event" => event_not_found(event),
+        "unknown_seats" => Problem::new(
+            400,
+            "unknown_seats",
+            "Unknown seats",
+            format!(
+                "these seats are not on the event's map: {}",
+                seats.join(", ")
+            ),
+        )
+        .with("seats", seats.to_vec()),
+        "taken" => Problem::new(
+            409,
+            "seats_taken",
+            "Seats taken",
+            format!("these seats are held or booked: {}", seats.join(", ")),
+        )
+        .with("seats", seats.to_vec()),
+        other => unexpected_reply(other),
+    }
+}
+
+/// 500 for a script reply the handler does not expect (a bug, logged).
+pub fn unexpected_reply(word: &str) -> Problem {
+    eprintln!("unexpected script reply: {word}");
+    Problem::new(
+        500,
+        "internal_error",
+        "Internal error",
+        "the request could not be completed".to_owned(),
+    )
+}
+
+/// Unwraps a handler's steps: the response, or the problem that stopped it.
+pub fn respond(result: Result<Response, Problem>) -> Response {
+    result.unwrap_or_else(Problem::into_response)
+}

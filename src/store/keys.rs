@@ -1,17 +1,21 @@
 //! The Redis key layout. Every key of an event carries the event id as a
-//! Redis Cluster hash tag (`{event}`), so each script touches one slot and
-//! events spread across a cluster.
+//! Redis Cluster hash tag (`{E}`), so each script touches one slot and
+//! events spread across a cluster. The Lua scripts derive the same keys
+//! from the tag of `event:{E}` (see `scripts/event_prelude.lua`).
 //!
 //! | key | type | meaning |
 //! | --- | --- | --- |
-//! | `lock:seat:{E}:<seat>` | string | absent: free; a lock token with a TTL: locked; `booked:<bookingId>` without TTL: sold |
-//! | `booking:{E}:<bookingId>` | hash | `seats`, `createdAt` (unix ms) |
-//! | `bookings:{E}` | set | every booking id of the event |
+//! | `event:{E}` | hash | `name`, `rows` (JSON `[[label, seats], …]`), `seatCount`, `createdAt` |
+//! | `lock:seat:{E}:<seat>` | string | absent: free; a request's lock token (TTL 5 s) or `hold:<holdId>` (TTL of the hold): held; `booked:<bookingId>` (no TTL): sold |
+//! | `hold:{E}:<holdId>` | hash | `tokenHash`, `seats`, `expiresAt`, `status` (held, confirmed, released), `bookingId`; kept a day past expiry |
+//! | `booking:{E}:<bookingId>` | hash | `tokenHash`, `seats`, `createdAt`, `status` (booked, cancelled), `holdId` |
+//! | `bookings:{E}` | set | the ids of the event's live (not cancelled) bookings |
+//! | `idem:{E}:<keyHash>` | hash | a POST's first success answer, for 24 h (`idempotency.rs`) |
 //!
-//! Ids embedded here are validated first (`SeatId`), so no client text can
+//! Ids embedded here are validated first (`ids.rs`), so no client text can
 //! add glob or hash-tag characters to a key.
 
-use crate::seat_id::SeatId;
+use crate::ids::{EventId, SeatId};
 
 /// The event `POST /api/book/{seatId}` books into.
 pub const DEFAULT_EVENT: &str = "default";
@@ -19,19 +23,34 @@ pub const DEFAULT_EVENT: &str = "default";
 /// The prefix of a lock value that marks a sold seat.
 pub const BOOKED_PREFIX: &str = "booked:";
 
+/// The event's record; scripts take it as `KEYS[1]` and derive the rest.
+pub fn event(event: &EventId) -> String {
+    format!("event:{{{event}}}")
+}
+
 /// The key that owns a seat: its lock, hold or booking marker.
-pub fn seat_lock(event: &str, seat: &SeatId) -> String {
+pub fn seat_lock(event: &EventId, seat: &SeatId) -> String {
     format!("lock:seat:{{{event}}}:{seat}")
 }
 
+/// The record of one hold.
+pub fn hold(event: &EventId, hold_id: &str) -> String {
+    format!("hold:{{{event}}}:{hold_id}")
+}
+
 /// The record of one booking.
-pub fn booking(event: &str, booking_id: &str) -> String {
+pub fn booking(event: &EventId, booking_id: &str) -> String {
     format!("booking:{{{event}}}:{booking_id}")
 }
 
-/// The set of an event's booking ids.
-pub fn bookings(event: &str) -> String {
+/// The set of an event's live booking ids.
+pub fn bookings(event: &EventId) -> String {
     format!("bookings:{{{event}}}")
+}
+
+/// A stored idempotent answer.
+pub fn idempotency(event: &EventId, key_hash: &str) -> String {
+    format!("idem:{{{event}}}:{key_hash}")
 }
 
 #[cfg(test)]
@@ -46,17 +65,24 @@ mod tests {
 
     #[test]
     fn keys_of_an_event_share_its_hash_tag() {
-        let seat = SeatId::parse("A-1").unwrap();
+        let e = EventId::new("gala").unwrap();
+        let seat = SeatId::new("A-1").unwrap();
         let keys = [
-            seat_lock("gala", &seat),
-            booking("gala", "b1"),
-            bookings("gala"),
+            event(&e),
+            seat_lock(&e, &seat),
+            hold(&e, "h1"),
+            booking(&e, "b1"),
+            bookings(&e),
+            idempotency(&e, "k1"),
         ];
         for key in &keys {
             assert_eq!(hash_tag(key), "gala", "{key}");
         }
-        assert_eq!(keys[0], "lock:seat:{gala}:A-1");
-        assert_eq!(keys[1], "booking:{gala}:b1");
-        assert_eq!(keys[2], "bookings:{gala}");
+        assert_eq!(keys[0], "event:{gala}");
+        assert_eq!(keys[1], "lock:seat:{gala}:A-1");
+        assert_eq!(keys[2], "hold:{gala}:h1");
+        assert_eq!(keys[3], "booking:{gala}:b1");
+        assert_eq!(keys[4], "bookings:{gala}");
+        assert_eq!(keys[5], "idem:{gala}:k1");
     }
 }

@@ -4,12 +4,19 @@
 //! One [`Store`] is one Redis connection, opened per request (the component
 //! is stateless), so a request that needs Redis opens exactly one connection.
 
-pub mod booking;
+pub mod bookings;
+pub mod events;
+pub mod holds;
 pub mod keys;
+pub mod scripts;
+pub mod seat_lock;
+pub mod seat_map;
 
 use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
 use spin_sdk::variables;
 
+use crate::idempotency::Idempotency;
+use crate::ids::EventId;
 use crate::response::Problem;
 
 /// The Spin variable holding the Redis URL the component opens.
@@ -90,6 +97,168 @@ impl Store {
         args: &[RedisParameter],
     ) -> Result<Vec<RedisResult>, StoreError> {
         Ok(self.conn.execute(command, args)?)
+    }
+}
+
+/// The answer a state-changing script stores and returns (its ARGV[1..5]):
+/// rendered by the component before the change, with `"%SEATS%"` where
+/// the script fills in seats it chose.
+#[derive(Debug, Clone)]
+pub struct AnswerArgs<'a> {
+    /// The request's idempotency key, if it sent one.
+    pub idempotency: Option<&'a Idempotency>,
+    /// HTTP status of the success answer.
+    pub status: u16,
+    /// Its `Location`, or empty.
+    pub location: String,
+    /// Its JSON body (tokens sealed, see `idempotency.rs`).
+    pub body: String,
+}
+
+/// What a state-changing script answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptReply {
+    /// The change happened; the stored answer's body.
+    Done(String),
+    /// The idempotency key was used before for this same request.
+    Replay {
+        /// Stored status.
+        status: u16,
+        /// Stored `Location`, or empty.
+        location: String,
+        /// Stored body.
+        body: String,
+    },
+    /// The idempotency key was used before for a different request.
+    IdempotencyMismatch,
+    /// Nothing changed, for the reason `word` (e.g. `taken`), with details
+    /// such as the seats concerned.
+    Refused {
+        /// The script's reason.
+        word: String,
+        /// Its details.
+        details: Vec<String>,
+    },
+}
+
+impl ScriptReply {
+    /// Reads the reply layout shared by the scripts (see `event_prelude.lua`).
+    pub fn parse(reply: Vec<RedisResult>) -> Option<ScriptReply> {
+        let mut items = reply.into_iter().map(text);
+        let word = items.next()?;
+        Some(match word.as_str() {
+            "ok" => ScriptReply::Done(items.next()?),
+            "replay" => ScriptReply::Replay {
+                status: items.next()?.parse().ok()?,
+                location: items.next()?,
+                body: items.next()?,
+            },
+            "idempotency_mismatch" => ScriptReply::IdempotencyMismatch,
+            _ => ScriptReply::Refused {
+                word,
+                details: items.collect(),
+            },
+        })
+    }
+}
+
+impl Store {
+    /// Runs a state-changing event script: `KEYS[1]` is the event record,
+    /// `ARGV[1..5]` the answer arguments, then `args`.
+    pub fn run_answer_script(
+        &self,
+        script: &str,
+        event: &EventId,
+        answer: &AnswerArgs,
+        args: Vec<RedisParameter>,
+    ) -> Result<ScriptReply, StoreError> {
+        let (key_hash, fingerprint) = match answer.idempotency {
+            Some(i) => (i.key_hash(), i.fingerprint().to_owned()),
+            None => (String::new(), String::new()),
+        };
+        let mut params = vec![
+            arg(script),
+            RedisParameter::Int64(1),
+            arg(keys::event(event)),
+            arg(key_hash),
+            arg(fingerprint),
+            arg(answer.status.to_string()),
+            arg(answer.location.clone()),
+            arg(answer.body.clone()),
+        ];
+        params.extend(args);
+        let reply = self.execute("EVAL", &params)?;
+        let debug = format!("{reply:?}");
+        ScriptReply::parse(reply)
+            .ok_or_else(|| StoreError::Unavailable(format!("unexpected script reply: {debug}")))
+    }
+
+    /// Runs a script that takes only the event record and plain arguments.
+    pub fn run_script(
+        &self,
+        script: &str,
+        event: &EventId,
+        args: Vec<RedisParameter>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut params = vec![
+            arg(script),
+            RedisParameter::Int64(1),
+            arg(keys::event(event)),
+        ];
+        params.extend(args);
+        Ok(self
+            .execute("EVAL", &params)?
+            .into_iter()
+            .map(text)
+            .collect())
+    }
+
+    /// The stored answer for an idempotency key, when an operation found
+    /// its seat taken and wants to know whether this very request took it.
+    pub fn stored_answer(
+        &self,
+        event: &EventId,
+        idempotency: &Idempotency,
+    ) -> Result<Option<ScriptReply>, StoreError> {
+        let key = keys::idempotency(event, &idempotency.key_hash());
+        let reply = self.execute(
+            "HMGET",
+            &[
+                arg(key),
+                arg("fingerprint"),
+                arg("status"),
+                arg("location"),
+                arg("body"),
+            ],
+        )?;
+        let fields: Vec<Option<String>> = reply
+            .into_iter()
+            .map(|r| match r {
+                RedisResult::Nil => None,
+                other => Some(text(other)),
+            })
+            .collect();
+        Ok(match fields.as_slice() {
+            [Some(fp), ..] if fp != idempotency.fingerprint() => {
+                Some(ScriptReply::IdempotencyMismatch)
+            }
+            [Some(_), Some(status), Some(location), Some(body)] => Some(ScriptReply::Replay {
+                status: status.parse().unwrap_or(200),
+                location: location.clone(),
+                body: body.clone(),
+            }),
+            _ => None,
+        })
+    }
+}
+
+/// A reply item as text (integers in decimal, nil as empty).
+fn text(r: RedisResult) -> String {
+    match r {
+        RedisResult::Nil => String::new(),
+        RedisResult::Status(s) => s,
+        RedisResult::Int64(n) => n.to_string(),
+        RedisResult::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
     }
 }
 

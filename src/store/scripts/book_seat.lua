@@ -1,17 +1,26 @@
--- Commits a booking for a seat whose lock the caller holds, in one step.
+-- Commits a booking for one seat whose lock the caller holds
+-- (POST /api/book/{seatId}, after its SET NX).
 --
 -- The fencing check comes first: if the lock no longer holds the caller's
--- token (it expired and someone else took it), nothing is written. Otherwise
--- the lock becomes the seat's permanent "booked" marker (no TTL), the booking
--- record is stored and indexed, all atomically.
---
--- KEYS[1] lock:seat:{E}:<seat>   KEYS[2] booking:{E}:<id>   KEYS[3] bookings:{E}
--- ARGV[1] lock token   ARGV[2] booking id   ARGV[3] seat id   ARGV[4] created at (unix ms)
--- Returns 1 when booked, 0 when the caller no longer owns the lock.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
+-- token (it expired and someone else took it), nothing is written.
+-- Otherwise the lock becomes the seat's permanent booked marker and the
+-- booking is stored, atomically. If the event has a seat map, the seat must
+-- be on it. A request whose Idempotency-Key was already used gets the stored
+-- answer (or a mismatch) and its lock is let go.
+-- ARGV[6] lock token   ARGV[7] booking id   ARGV[8] seat   ARGV[9] booking token hash
+-- Returns {'ok', body}, {'lost_lock'}, {'unknown_seats', seat}, or an
+-- idempotency reply.
+local lock = lock_key(ARGV[8])
+local replay = idempotent_replay()
+if replay then
+  if redis.call('GET', lock) == ARGV[6] then redis.call('DEL', lock) end
+  return replay
 end
-redis.call('SET', KEYS[1], 'booked:' .. ARGV[2])
-redis.call('HSET', KEYS[2], 'seats', ARGV[3], 'createdAt', ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[2])
-return 1
+if redis.call('GET', lock) ~= ARGV[6] then return {'lost_lock'} end
+local rows = load_rows()
+if rows and not seat_exists(rows, ARGV[8]) then
+  redis.call('DEL', lock)
+  return {'unknown_seats', {ARGV[8]}}
+end
+create_booking(ARGV[7], ARGV[9], {ARGV[8]}, '')
+return success(nil)

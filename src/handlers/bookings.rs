@@ -1,0 +1,133 @@
+//! Bookings: book named seats directly (all or nothing), then read or
+//! cancel the booking with its secret token.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use spin_sdk::http::{Request, Response};
+use uuid::Uuid;
+
+use super::holds::{seat_list, SEATS_PLACEHOLDER};
+use super::{
+    answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
+};
+use crate::auth::{bearer, forbidden, unauthorized};
+use crate::body;
+use crate::idempotency::seal;
+use crate::response::{self, Problem};
+use crate::store::AnswerArgs;
+use crate::time::rfc3339;
+use crate::token::{self, same_secret};
+
+/// `POST /api/events/{eventId}/bookings` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBooking {
+    /// The seats to book, all or nothing.
+    pub seats: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BookedView<'a> {
+    booking_id: &'a str,
+    booking_token: &'a str,
+    event_id: &'a str,
+    seats: &'a str,
+    status: &'static str,
+}
+
+/// 404 for a booking that does not exist.
+pub fn booking_not_found() -> Problem {
+    Problem::new(
+        404,
+        "booking_not_found",
+        "Booking not found",
+        "there is no such booking".to_owned(),
+    )
+}
+
+/// Books seats directly.
+pub fn create(req: &Request, raw_event: &str, path: &str) -> Response {
+    respond(try_create(req, raw_event, path))
+}
+
+fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Problem> {
+    let event = event_id(raw_event)?;
+    let input: CreateBooking = body::json(req)?;
+    let seats = seat_list(&input.seats)?;
+    let idem = idempotency(req, path)?;
+    let booking_id = Uuid::new_v4().to_string();
+    let booking_token = token::generate();
+    let view = BookedView {
+        booking_id: &booking_id,
+        booking_token: &seal(idem.as_ref(), &booking_token),
+        event_id: event.as_str(),
+        seats: SEATS_PLACEHOLDER,
+        status: "booked",
+    };
+    let args = AnswerArgs {
+        idempotency: idem.as_ref(),
+        status: 201,
+        location: format!("/api/events/{event}/bookings/{booking_id}"),
+        body: serde_json::to_string(&view).unwrap_or_default(),
+    };
+    let reply = with_store(|store| {
+        store.book_seats(
+            &event,
+            &args,
+            &booking_id,
+            &token::hash(&booking_token),
+            &seats,
+        )
+    })?;
+    Ok(answer_response(reply, &args, |word, seats| {
+        seat_refusal(&event, word, seats)
+    }))
+}
+
+/// `GET …/bookings/{bookingId}` with `Authorization: Bearer <bookingToken>`.
+pub fn get(req: &Request, raw_event: &str, raw_booking: &str) -> Response {
+    respond(try_get(req, raw_event, raw_booking))
+}
+
+fn try_get(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Response, Problem> {
+    let event = event_id(raw_event)?;
+    let given = bearer(req).ok_or_else(|| unauthorized("booking token"))?;
+    let booking_id = resource_id(raw_booking, booking_not_found)?;
+    let record =
+        with_store(|store| store.booking(&event, &booking_id))?.ok_or_else(booking_not_found)?;
+    if !same_secret(&token::hash(given), &record.token_hash) {
+        return Err(forbidden());
+    }
+    let seats: Vec<&str> = record.seats.split(',').collect();
+    let hold_id = (!record.hold_id.is_empty()).then_some(record.hold_id.as_str());
+    Ok(response::json(
+        200,
+        &json!({
+            "bookingId": booking_id,
+            "eventId": event.as_str(),
+            "seats": seats,
+            "status": record.status,
+            "createdAt": rfc3339(record.created_at_ms),
+            "holdId": hold_id,
+        }),
+    ))
+}
+
+/// `DELETE …/bookings/{bookingId}` with the booking token: 204, seats free again.
+pub fn cancel(req: &Request, raw_event: &str, raw_booking: &str) -> Response {
+    respond(try_cancel(req, raw_event, raw_booking))
+}
+
+fn try_cancel(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Response, Problem> {
+    let event = event_id(raw_event)?;
+    let given = bearer(req).ok_or_else(|| unauthorized("booking token"))?;
+    let booking_id = resource_id(raw_booking, booking_not_found)?;
+    let word = with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(given)))?;
+    match word.as_str() {
+        "ok" => Ok(Response::new(204, ())),
+        "not_found" => Err(booking_not_found()),
+        "forbidden" => Err(forbidden()),
+        other => Err(super::unexpected_reply(other)),
+    }
+}

@@ -1,0 +1,146 @@
+//! Events: `POST /api/events` (admin) creates one with its seat map;
+//! `GET /api/events/{eventId}` shows its counts; `GET …/seats` shows every
+//! seat's state. Both reads take one Redis round trip.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use spin_sdk::http::{Request, Response};
+
+use super::{
+    answer_response, event_id, event_not_found, idempotency, invalid_event_id, respond, with_store,
+};
+use crate::auth::require_admin;
+use crate::body::{self, invalid_body};
+use crate::ids::EventId;
+use crate::response::{self, Problem};
+use crate::seat_map::{self, Row, LEGEND};
+use crate::store::seat_map::EventMap;
+use crate::store::AnswerArgs;
+use crate::time::{now_millis, rfc3339};
+
+/// The longest event name accepted.
+pub const MAX_NAME_LEN: usize = 200;
+
+/// `POST /api/events` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEvent {
+    /// The new event's id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// Its seat map.
+    pub rows: Vec<Row>,
+}
+
+/// The event as `POST` and `GET` show it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventView<'a> {
+    event_id: &'a str,
+    name: &'a str,
+    seat_count: u64,
+    created_at: String,
+}
+
+/// Creates an event (admin token required).
+pub fn create(req: &Request, path: &str) -> Response {
+    respond(try_create(req, path))
+}
+
+fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
+    require_admin(req)?;
+    let input: CreateEvent = body::json(req)?;
+    let event = EventId::new(&input.id).map_err(invalid_event_id)?;
+    if input.name.trim().is_empty() || input.name.chars().count() > MAX_NAME_LEN {
+        return Err(invalid_body("name must be 1 to 200 characters"));
+    }
+    let seat_count = seat_map::validate(&input.rows)
+        .map_err(|why| Problem::new(400, "invalid_seat_map", "Invalid seat map", why))?;
+    let idem = idempotency(req, path)?;
+    let created_at = now_millis();
+    let view = EventView {
+        event_id: event.as_str(),
+        name: &input.name,
+        seat_count: seat_count.into(),
+        created_at: rfc3339(created_at),
+    };
+    let args = AnswerArgs {
+        idempotency: idem.as_ref(),
+        status: 201,
+        location: format!("/api/events/{event}"),
+        body: serde_json::to_string(&view).unwrap_or_default(),
+    };
+    let reply = with_store(|store| {
+        store.create_event(
+            &event,
+            &args,
+            &input.name,
+            &seat_map::to_record(&input.rows),
+            seat_count,
+            created_at,
+        )
+    })?;
+    Ok(answer_response(reply, &args, |word, _| match word {
+        "exists" => Problem::new(
+            409,
+            "event_exists",
+            "Event exists",
+            format!("an event with id {event} already exists"),
+        ),
+        other => super::unexpected_reply(other),
+    }))
+}
+
+/// `GET /api/events/{eventId}`: name, seat count and live counts.
+pub fn get(raw_event: &str) -> Response {
+    respond(read_map(raw_event).map(|(event, map)| {
+        response::json(
+            200,
+            &json!({
+                "eventId": event.as_str(),
+                "name": map.name,
+                "createdAt": rfc3339(map.created_at_ms),
+                "seatCount": map.available + map.held + map.booked,
+                "available": map.available,
+                "held": map.held,
+                "booked": map.booked,
+            }),
+        )
+    }))
+}
+
+/// Reads an event's map, or the problem that prevents it.
+fn read_map(raw_event: &str) -> Result<(EventId, EventMap), Problem> {
+    let event = event_id(raw_event)?;
+    let map =
+        with_store(|store| store.event_map(&event))?.ok_or_else(|| event_not_found(&event))?;
+    Ok((event, map))
+}
+
+/// `GET /api/events/{eventId}/seats`: every seat's state, one character
+/// per seat per row, compact enough for a 50,000-seat stadium.
+pub fn seats(raw_event: &str) -> Response {
+    respond(read_map(raw_event).map(|(event, map)| {
+        let rows: Vec<_> = map
+            .rows
+            .iter()
+            .map(|(label, states)| json!({ "label": label, "states": states }))
+            .collect();
+        let legend: serde_json::Map<_, _> = LEGEND
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        response::json(
+            200,
+            &json!({
+                "eventId": event.as_str(),
+                "legend": legend,
+                "available": map.available,
+                "held": map.held,
+                "booked": map.booked,
+                "rows": rows,
+            }),
+        )
+    }))
+}

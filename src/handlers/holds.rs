@@ -1,0 +1,329 @@
+//! Holds, the seats.io "hold token" idea: hold named seats or the best N
+//! available for a TTL, all or nothing; confirm with the token to book;
+//! release with the token to free them; expiry frees them by itself.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use spin_sdk::http::{Request, Response};
+use uuid::Uuid;
+
+use super::{
+    answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
+    MAX_SEATS_PER_REQUEST,
+};
+use crate::auth::{bearer, forbidden, unauthorized};
+use crate::body::{self, invalid_body};
+use crate::idempotency::seal;
+use crate::ids::SeatId;
+use crate::response::Problem;
+use crate::store::holds::{HoldRequest, NewHold};
+use crate::store::AnswerArgs;
+use crate::time::{now_millis, rfc3339};
+use crate::token;
+
+/// Hold TTL when the request names none.
+pub const DEFAULT_TTL_SECONDS: u64 = 600;
+/// The longest hold allowed.
+pub const MAX_TTL_SECONDS: u64 = 3600;
+
+/// `POST /api/events/{eventId}/holds` body: exactly one of `seats` and
+/// `bestAvailable`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateHold {
+    /// Seats to hold by id.
+    pub seats: Option<Vec<String>>,
+    /// Or: how many of the best available seats.
+    pub best_available: Option<BestAvailable>,
+    /// How long to hold, 1 to 3600 seconds (default 600).
+    pub ttl_seconds: Option<u64>,
+}
+
+/// The best-available part of a hold request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BestAvailable {
+    /// How many seats, 1 to 100.
+    pub count: u64,
+    /// Whether they must sit together in one row (default true).
+    pub adjacent: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HoldView<'a> {
+    hold_id: &'a str,
+    hold_token: &'a str,
+    event_id: &'a str,
+    seats: &'a str,
+    expires_at: String,
+    ttl_seconds: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfirmedView<'a> {
+    booking_id: &'a str,
+    booking_token: &'a str,
+    event_id: &'a str,
+    hold_id: &'a str,
+    seats: &'a str,
+    status: &'static str,
+}
+
+/// Where the scripts write the seats they chose.
+pub const SEATS_PLACEHOLDER: &str = "%SEATS%";
+
+/// Checks a list of seat ids from a body: 1 to 100, valid, no duplicates.
+pub fn seat_list(seats: &[String]) -> Result<Vec<SeatId>, Problem> {
+    if seats.is_empty() || seats.len() > MAX_SEATS_PER_REQUEST {
+        return Err(invalid_body("seats must list 1 to 100 seat ids"));
+    }
+    let mut seen = HashSet::new();
+    seats
+        .iter()
+        .map(|s| {
+            let seat = SeatId::new(s).map_err(|why| {
+                Problem::new(
+                    400,
+                    "invalid_seat_id",
+                    "Invalid seat id",
+                    format!("seat id {s:?} is not valid: {why}"),
+                )
+            })?;
+            if !seen.insert(seat.clone()) {
+                return Err(invalid_body(&format!("seat {seat} is listed twice")));
+            }
+            Ok(seat)
+        })
+        .collect()
+}
+
+fn hold_request(input: &CreateHold) -> Result<HoldRequest, Problem> {
+    match (&input.seats, &input.best_available) {
+        (Some(seats), None) => Ok(HoldRequest::Seats(seat_list(seats)?)),
+        (None, Some(best)) => {
+            if best.count == 0 || best.count > MAX_SEATS_PER_REQUEST as u64 {
+                return Err(invalid_body("bestAvailable.count must be 1 to 100"));
+            }
+            Ok(HoldRequest::BestAvailable {
+                count: best.count as u32,
+                adjacent: best.adjacent.unwrap_or(true),
+            })
+        }
+        _ => Err(invalid_body("give exactly one of seats and bestAvailable")),
+    }
+}
+
+/// Creates a hold.
+pub fn create(req: &Request, raw_event: &str, path: &str) -> Response {
+    respond(try_create(req, raw_event, path))
+}
+
+fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Problem> {
+    let event = event_id(raw_event)?;
+    let input: CreateHold = body::json(req)?;
+    let request = hold_request(&input)?;
+    let ttl_seconds = input.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+    if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
+        return Err(invalid_body("ttlSeconds must be 1 to 3600"));
+    }
+    let idem = idempotency(req, path)?;
+    let hold_id = Uuid::new_v4().to_string();
+    let hold_token = token::generate();
+    let expires_at_ms = now_millis() + ttl_seconds * 1000;
+    let view = HoldView {
+        hold_id: &hold_id,
+        hold_token: &seal(idem.as_ref(), &hold_token),
+        event_id: event.as_str(),
+        seats: SEATS_PLACEHOLDER,
+        expires_at: rfc3339(expires_at_ms),
+        ttl_seconds,
+    };
+    let args = AnswerArgs {
+        idempotency: idem.as_ref(),
+        status: 201,
+        // No Location: a hold is not a resource to GET; its 201 body says it all.
+        location: String::new(),
+        body: serde_json::to_string(&view).unwrap_or_default(),
+    };
+    let hold = NewHold {
+        hold_id: &hold_id,
+        token_hash: &token::hash(&hold_token),
+        ttl_ms: ttl_seconds * 1000,
+        expires_at_ms,
+    };
+    let reply = with_store(|store| store.hold(&event, &args, &hold, &request))?;
+    Ok(answer_response(reply, &args, |word, seats| match word {
+        "sold_out" => Problem::new(
+            409,
+            "seats_unavailable",
+            "Not enough seats available",
+            "no block of seats of that size is free".to_owned(),
+        ),
+        _ => seat_refusal(&event, word, seats),
+    }))
+}
+
+/// 404 for a hold that does not exist (or is over a day past its expiry).
+pub fn hold_not_found() -> Problem {
+    Problem::new(
+        404,
+        "hold_not_found",
+        "Hold not found",
+        "there is no such hold".to_owned(),
+    )
+}
+
+/// The refusals confirm and release share.
+fn hold_refusal(word: &str) -> Problem {
+    match word {
+        "not_found" => hold_not_found(),
+        "forbidden" => forbidden(),
+        "expired" => Problem::new(
+            410,
+            "hold_expired",
+            "Hold expired",
+            "the hold expired and its seats were freed".to_owned(),
+        ),
+        "confirmed" => Problem::new(
+            409,
+            "hold_confirmed",
+            "Hold already confirmed",
+            "the hold was already turned into a booking".to_owned(),
+        ),
+        "released" => Problem::new(
+            409,
+            "hold_released",
+            "Hold released",
+            "the hold was released".to_owned(),
+        ),
+        other => super::unexpected_reply(other),
+    }
+}
+
+/// `POST …/holds/{holdId}/confirm` with `Authorization: Bearer <holdToken>`.
+pub fn confirm(req: &Request, raw_event: &str, raw_hold: &str, path: &str) -> Response {
+    respond(try_confirm(req, raw_event, raw_hold, path))
+}
+
+fn try_confirm(
+    req: &Request,
+    raw_event: &str,
+    raw_hold: &str,
+    path: &str,
+) -> Result<Response, Problem> {
+    let event = event_id(raw_event)?;
+    body::check_size(req)?;
+    let hold_token = bearer(req).ok_or_else(|| unauthorized("hold token"))?;
+    let hold_id = resource_id(raw_hold, hold_not_found)?;
+    let idem = idempotency(req, path)?;
+    let booking_id = Uuid::new_v4().to_string();
+    let booking_token = token::generate();
+    let view = ConfirmedView {
+        booking_id: &booking_id,
+        booking_token: &seal(idem.as_ref(), &booking_token),
+        event_id: event.as_str(),
+        hold_id: &hold_id,
+        seats: SEATS_PLACEHOLDER,
+        status: "booked",
+    };
+    let args = AnswerArgs {
+        idempotency: idem.as_ref(),
+        status: 201,
+        location: format!("/api/events/{event}/bookings/{booking_id}"),
+        body: serde_json::to_string(&view).unwrap_or_default(),
+    };
+    let reply = with_store(|store| {
+        store.confirm_hold(
+            &event,
+            &args,
+            &hold_id,
+            &token::hash(hold_token),
+            &booking_id,
+            &token::hash(&booking_token),
+        )
+    })?;
+    Ok(answer_response(reply, &args, |word, _| match word {
+        "no_event" => super::event_not_found(&event),
+        other => hold_refusal(other),
+    }))
+}
+
+/// `DELETE …/holds/{holdId}` with `Authorization: Bearer <holdToken>`: 204.
+pub fn release(req: &Request, raw_event: &str, raw_hold: &str) -> Response {
+    respond(try_release(req, raw_event, raw_hold))
+}
+
+fn try_release(req: &Request, raw_event: &str, raw_hold: &str) -> Result<Response, Problem> {
+    let event = event_id(raw_event)?;
+    let hold_token = bearer(req).ok_or_else(|| unauthorized("hold token"))?;
+    let hold_id = resource_id(raw_hold, hold_not_found)?;
+    let word = with_store(|store| store.release_hold(&event, &hold_id, &token::hash(hold_token)))?;
+    match word.as_str() {
+        "ok" => Ok(Response::new(204, ())),
+        "no_event" => Err(super::event_not_found(&event)),
+        other => Err(hold_refusal(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn seat_lists_are_checked() {
+        assert_eq!(seat_list(&strings(&["A-1", "A-2"])).unwrap().len(), 2);
+        assert!(seat_list(&[]).is_err());
+        assert!(seat_list(&strings(&["A-1", "A-1"])).is_err());
+        assert!(seat_list(&strings(&["A-1", "{x}"])).is_err());
+        let many: Vec<String> = (1..=101).map(|n| format!("A-{n}")).collect();
+        assert!(seat_list(&many).is_err());
+    }
+
+    #[test]
+    fn hold_requests_take_exactly_one_kind() {
+        let both = CreateHold {
+            seats: Some(strings(&["A-1"])),
+            best_available: Some(BestAvailable {
+                count: 2,
+                adjacent: None,
+            }),
+            ttl_seconds: None,
+        };
+        assert!(hold_request(&both).is_err());
+        let neither = CreateHold {
+            seats: None,
+            best_available: None,
+            ttl_seconds: None,
+        };
+        assert!(hold_request(&neither).is_err());
+        let best = CreateHold {
+            seats: None,
+            best_available: Some(BestAvailable {
+                count: 4,
+                adjacent: None,
+            }),
+            ttl_seconds: None,
+        };
+        assert_eq!(
+            hold_request(&best).unwrap(),
+            HoldRequest::BestAvailable {
+                count: 4,
+                adjacent: true
+            }
+        );
+    }
+
+    #[test]
+    fn the_seats_placeholder_survives_json_rendering() {
+        let json =
+            serde_json::to_string(&serde_json::json!({ "seats": SEATS_PLACEHOLDER })).unwrap();
+        assert!(json.contains("\"%SEATS%\""));
+    }
+}

@@ -1,0 +1,10 @@
+-- Creates an event, unless one with that id exists.
+-- ARGV[6] name   ARGV[7] rows as JSON [[label, count], ...]   ARGV[8] seat count
+-- ARGV[9] created at (ms)
+-- Returns {'ok', body}, {'exists'}, or an idempotency reply.
+local replay = idempotent_replay()
+if replay then return replay end
+if redis.call('EXISTS', EVENT_KEY) == 1 then return {'exists'} end
+redis.call('HSET', EVENT_KEY, 'name', ARGV[6], 'rows', ARGV[7], 'seatCount', ARGV[8],
+  'createdAt', ARGV[9])
+return success(nil)

@@ -1,0 +1,24 @@
+-- Holds named seats, all or nothing: each seat's lock becomes hold:<id>
+-- with the hold's TTL (the lock is the hold), and the hold record keeps the
+-- token hash and the seats for confirm and release.
+-- ARGV[6] hold id   ARGV[7] token hash   ARGV[8] TTL (ms)   ARGV[9] expires at (ms)
+-- ARGV[10] seats, comma-joined
+-- Returns {'ok', body}, {'no_event'}, {'unknown_seats', ...}, {'taken', ...},
+-- or an idempotency reply.
+local replay = idempotent_replay()
+if replay then return replay end
+local rows = load_rows()
+if not rows then return {'no_event'} end
+local hold_id, token_hash, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8])
+local seats = split(ARGV[10])
+
+local unknown = unknown_seats(rows, seats)
+if #unknown > 0 then return {'unknown_seats', unknown} end
+local taken = {}
+for _, seat in ipairs(seats) do
+  if redis.call('EXISTS', lock_key(seat)) == 1 then table.insert(taken, seat) end
+end
+if #taken > 0 then return {'taken', taken} end
+
+create_hold(hold_id, token_hash, ttl, ARGV[9], seats)
+return success(seats)

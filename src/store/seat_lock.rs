@@ -1,0 +1,131 @@
+//! Booking one seat the seed's way: a `SET NX` lock, then one fencing
+//! script that commits the booking and turns the lock into the seat's sold
+//! marker.
+//!
+//! Round trips after `open`: one `SET` and, only for the caller that got
+//! the lock, one `EVAL`. A seat already sold answers from the `SET` alone,
+//! because `SET ... NX GET` returns the marker that blocked it (plus one
+//! read of the stored answer when the request carries an Idempotency-Key,
+//! in case it was this very request that sold it).
+
+use spin_sdk::redis::{RedisParameter, RedisResult};
+use uuid::Uuid;
+
+use super::{arg, keys, scripts, unexpected, AnswerArgs, ScriptReply, Store, StoreError};
+use crate::ids::{EventId, SeatId};
+
+/// Seconds a booking request's lock lives if its owner dies mid-request.
+pub const LOCK_TTL_SECONDS: i64 = 5;
+
+/// What happened to a one-seat booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatBooking {
+    /// The commit script ran (or an idempotent answer was found).
+    Answer(ScriptReply),
+    /// The seat was sold before.
+    AlreadyBooked,
+    /// Another request holds the seat's lock right now.
+    Locked,
+}
+
+/// How the lock attempt went, read from the `SET ... NX GET` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockAttempt {
+    /// The lock is ours.
+    Acquired,
+    /// The seat carries a sold marker.
+    Booked,
+    /// Someone else's lock or hold is there.
+    Locked,
+}
+
+impl LockAttempt {
+    /// Interprets the reply of `SET key token NX GET EX ttl`.
+    pub fn from_reply(reply: &[RedisResult]) -> Option<LockAttempt> {
+        match reply {
+            [RedisResult::Nil] => Some(LockAttempt::Acquired),
+            [RedisResult::Binary(old)] if old.starts_with(keys::BOOKED_PREFIX.as_bytes()) => {
+                Some(LockAttempt::Booked)
+            }
+            [RedisResult::Binary(_)] => Some(LockAttempt::Locked),
+            _ => None,
+        }
+    }
+}
+
+impl Store {
+    /// Books `seat` of `event` as booking `booking_id`, all or nothing.
+    pub fn book_seat(
+        &self,
+        event: &EventId,
+        seat: &SeatId,
+        answer: &AnswerArgs,
+        booking_id: &str,
+        token_hash: &str,
+    ) -> Result<SeatBooking, StoreError> {
+        let lock_token = Uuid::new_v4().to_string();
+        let reply = self.execute(
+            "SET",
+            &[
+                arg(keys::seat_lock(event, seat)),
+                arg(lock_token.clone()),
+                arg("NX"),
+                arg("GET"),
+                arg("EX"),
+                RedisParameter::Int64(LOCK_TTL_SECONDS),
+            ],
+        )?;
+        let refusal = match LockAttempt::from_reply(&reply) {
+            Some(LockAttempt::Acquired) => None,
+            Some(LockAttempt::Booked) => Some(SeatBooking::AlreadyBooked),
+            Some(LockAttempt::Locked) => Some(SeatBooking::Locked),
+            None => return Err(unexpected("SET", &reply)),
+        };
+        if let Some(refusal) = refusal {
+            if let Some(idempotency) = answer.idempotency {
+                if let Some(stored) = self.stored_answer(event, idempotency)? {
+                    return Ok(SeatBooking::Answer(stored));
+                }
+            }
+            return Ok(refusal);
+        }
+        let reply = self.run_answer_script(
+            scripts::BOOK_SEAT,
+            event,
+            answer,
+            vec![
+                arg(lock_token),
+                arg(booking_id),
+                arg(seat.as_str()),
+                arg(token_hash),
+            ],
+        )?;
+        Ok(match reply {
+            // The lock expired and was taken over before we committed: the
+            // fencing check wrote nothing, and the seat belongs to the other caller.
+            ScriptReply::Refused { word, .. } if word == "lost_lock" => SeatBooking::Locked,
+            other => SeatBooking::Answer(other),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_reply_is_read_correctly() {
+        use RedisResult::*;
+        assert_eq!(LockAttempt::from_reply(&[Nil]), Some(LockAttempt::Acquired));
+        assert_eq!(
+            LockAttempt::from_reply(&[Binary(b"booked:123".to_vec())]),
+            Some(LockAttempt::Booked)
+        );
+        assert_eq!(
+            LockAttempt::from_reply(&[Binary(b"hold:9f0c".to_vec())]),
+            Some(LockAttempt::Locked)
+        );
+        assert_eq!(LockAttempt::from_reply(&[]), None);
+        assert_eq!(LockAttempt::from_reply(&[Int64(1)]), None);
+    }
+}
