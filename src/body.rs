@@ -3,7 +3,8 @@
 //! (415 otherwise), and a body that parses into the expected shape with no
 //! unknown fields (400 otherwise, naming what was wrong).
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
+use serde::Deserialize;
 use spin_sdk::http::Request;
 
 use crate::response::Problem;
@@ -57,4 +58,62 @@ pub fn invalid_body(why: &str) -> Problem {
         "Invalid request body",
         format!("the request body is not valid: {why}"),
     )
+}
+
+/// Deserializes a count: any JSON number with no fractional part (`30` or
+/// `30.0`: JSON does not tell them apart), from 0 to `u32::MAX`.
+pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&n) {
+        return Err(D::Error::custom(format!(
+            "expected a whole number from 0 to {}, got {n}",
+            u32::MAX
+        )));
+    }
+    Ok(n as u32)
+}
+
+/// Like [`whole_number`], for optional fields.
+pub fn optional_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::<f64>::deserialize(d)?
+        .map(|n| whole_number(serde::de::value::F64Deserializer::<D::Error>::new(n)))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Count {
+        #[serde(deserialize_with = "whole_number")]
+        n: u32,
+        #[serde(default, deserialize_with = "optional_whole_number")]
+        m: Option<u32>,
+    }
+
+    fn parse(json: &str) -> Result<Count, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        assert_eq!(parse(r#"{"n":30}"#).unwrap().n, 30);
+        assert_eq!(parse(r#"{"n":30.0,"m":2.0}"#).unwrap().m, Some(2));
+        assert_eq!(parse(r#"{"n":1,"m":null}"#).unwrap().m, None);
+        assert_eq!(parse(r#"{"n":1}"#).unwrap().m, None);
+    }
+
+    #[test]
+    fn fractions_negatives_and_huge_numbers_are_refused() {
+        for bad in [
+            r#"{"n":1.5}"#,
+            r#"{"n":-1}"#,
+            r#"{"n":1e12}"#,
+            r#"{"n":"1"}"#,
+            r#"{"n":1,"m":-2}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -117,9 +117,18 @@ impl RedisServer {
         self.launch();
     }
 
-    /// The URL the component should open.
+    /// The URL the component should open (with the password, if the
+    /// server was started with `--requirepass`).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let password = self
+            .extra_args
+            .iter()
+            .position(|a| a == "--requirepass")
+            .and_then(|i| self.extra_args.get(i + 1));
+        match password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// A direct client connection, for setting up and checking state.
@@ -192,6 +201,70 @@ impl RedisCounters {
             .collect();
         (delta, self.connections - before.connections)
     }
+}
+
+/// A TCP proxy in front of Redis that can stall a client's next `EVAL` for
+/// a while, as a slow network or an overloaded Redis would: the way to make
+/// a booking's commit arrive after its lock expired.
+pub struct StallProxy {
+    /// The loopback port clients connect to.
+    pub port: u16,
+    stall: Arc<Mutex<Option<Duration>>>,
+}
+
+impl StallProxy {
+    /// Forwards connections on a free port to Redis on `target_port`.
+    pub fn start(target_port: u16) -> StallProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().unwrap().port();
+        let stall: Arc<Mutex<Option<Duration>>> = Arc::new(Mutex::new(None));
+        let shared = stall.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
+                    continue;
+                };
+                let (client_read, server_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let stall = shared.clone();
+                std::thread::spawn(move || pump(client_read, server_write, Some(stall)));
+                std::thread::spawn(move || pump(server, client, None));
+            }
+        });
+        StallProxy { port, stall }
+    }
+
+    /// The next `EVAL` any client sends waits `delay` before Redis sees it.
+    pub fn stall_next_eval(&self, delay: Duration) {
+        *self.stall.lock().unwrap() = Some(delay);
+    }
+}
+
+/// Copies bytes from `from` to `to`; with `stall`, holds back the first
+/// chunk containing an `EVAL` for the armed delay.
+fn pump(mut from: TcpStream, mut to: TcpStream, stall: Option<Arc<Mutex<Option<Duration>>>>) {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(stall) = &stall {
+            let is_eval = buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"EVAL"));
+            let delay = if is_eval {
+                stall.lock().unwrap().take()
+            } else {
+                None
+            };
+            if let Some(delay) = delay {
+                std::thread::sleep(delay);
+            }
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
 }
 
 /// Records the commands clients send to Redis, through `MONITOR`: each
@@ -335,6 +408,23 @@ impl Host {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The host's process id, for reading its memory use.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the host process, in KiB (from `/proc`).
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// Everything the host and the component printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -414,7 +504,10 @@ pub fn send_with(
         req = req.set(name, value);
     }
     let result = match body {
-        Some(b) => req.set("content-type", "application/json").send_bytes(b),
+        Some(b) if req.header("content-type").is_none() => {
+            req.set("content-type", "application/json").send_bytes(b)
+        }
+        Some(b) => req.send_bytes(b),
         None => req.call(),
     };
     let res = match result {
@@ -465,6 +558,18 @@ pub fn client() -> ureq::Agent {
 /// Sends `method target` byte for byte, with no URL normalisation, for
 /// paths a normal client would rewrite (`..`, spaces, raw braces).
 pub fn raw(addr: SocketAddr, method: &str, target: &[u8]) -> Answer {
+    raw_with_body(addr, method, target, &[], b"")
+}
+
+/// Like [`raw`], with exactly the given extra headers and body (and no
+/// Content-Type unless given).
+pub fn raw_with_body(
+    addr: SocketAddr,
+    method: &str,
+    target: &[u8],
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
     let mut stream = TcpStream::connect(addr).expect("connect to host");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -473,10 +578,18 @@ pub fn raw(addr: SocketAddr, method: &str, target: &[u8]) -> Answer {
     request.extend_from_slice(method.as_bytes());
     request.push(b' ');
     request.extend_from_slice(target);
+    request.extend_from_slice(format!(" HTTP/1.1\r\nHost: {addr}\r\n").as_bytes());
+    for (name, value) in headers {
+        request.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
     request.extend_from_slice(
-        format!(" HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            .as_bytes(),
+        format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
     );
+    request.extend_from_slice(body);
     stream.write_all(&request).expect("send request");
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).expect("read response");

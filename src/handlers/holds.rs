@@ -37,7 +37,8 @@ pub struct CreateHold {
     /// Or: how many of the best available seats.
     pub best_available: Option<BestAvailable>,
     /// How long to hold, 1 to 3600 seconds (default 600).
-    pub ttl_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "crate::body::optional_whole_number")]
+    pub ttl_seconds: Option<u32>,
 }
 
 /// The best-available part of a hold request.
@@ -45,7 +46,8 @@ pub struct CreateHold {
 #[serde(deny_unknown_fields)]
 pub struct BestAvailable {
     /// How many seats, 1 to 100.
-    pub count: u64,
+    #[serde(deserialize_with = "crate::body::whole_number")]
+    pub count: u32,
     /// Whether they must sit together in one row (default true).
     pub adjacent: Option<bool>,
 }
@@ -104,11 +106,11 @@ fn hold_request(input: &CreateHold) -> Result<HoldRequest, Problem> {
     match (&input.seats, &input.best_available) {
         (Some(seats), None) => Ok(HoldRequest::Seats(seat_list(seats)?)),
         (None, Some(best)) => {
-            if best.count == 0 || best.count > MAX_SEATS_PER_REQUEST as u64 {
+            if best.count == 0 || best.count as usize > MAX_SEATS_PER_REQUEST {
                 return Err(invalid_body("bestAvailable.count must be 1 to 100"));
             }
             Ok(HoldRequest::BestAvailable {
-                count: best.count as u32,
+                count: best.count,
                 adjacent: best.adjacent.unwrap_or(true),
             })
         }
@@ -125,7 +127,7 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
     let event = event_id(raw_event)?;
     let input: CreateHold = body::json(req)?;
     let request = hold_request(&input)?;
-    let ttl_seconds = input.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+    let ttl_seconds = input.ttl_seconds.map_or(DEFAULT_TTL_SECONDS, u64::from);
     if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
         return Err(invalid_body("ttlSeconds must be 1 to 3600"));
     }
