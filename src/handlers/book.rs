@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 use spin_sdk::http::{Request, Response};
-use uuid::Uuid;
 
+use super::bookings::NewBooking;
 use super::{answer_response, idempotency, respond, seat_refusal, with_store};
 use crate::body;
 use crate::idempotency::seal;
@@ -14,7 +14,6 @@ use crate::response::Problem;
 use crate::store::keys::DEFAULT_EVENT;
 use crate::store::seat_lock::SeatBooking;
 use crate::store::AnswerArgs;
-use crate::token;
 
 /// The 201 body.
 #[derive(Debug, Serialize)]
@@ -42,14 +41,14 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
     body::check_size(req)?;
     let idem = idempotency(req, path)?;
     let event = EventId::new(DEFAULT_EVENT).expect("the default event id is valid");
-    let booking_id = Uuid::new_v4().to_string();
-    let booking_token = token::generate();
+    let booking = NewBooking::generate();
+    let (booking_id, booking_token) = (&booking.id, &booking.token);
     let body = Booked {
         event_id: DEFAULT_EVENT,
         seat_id: seat.as_str(),
         status: "booked",
-        booking_id: &booking_id,
-        booking_token: &seal(idem.as_ref(), &booking_token),
+        booking_id,
+        booking_token: &seal(idem.as_ref(), booking_token),
     };
     let args = AnswerArgs {
         idempotency: idem.as_ref(),
@@ -58,13 +57,7 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
         body: serde_json::to_string(&body).unwrap_or_default(),
     };
     let outcome = with_store(|store| {
-        store.book_seat(
-            &event,
-            &seat,
-            &args,
-            &booking_id,
-            &token::hash(&booking_token),
-        )
+        store.book_seat(&event, &seat, &args, booking_id, &booking.token_hash())
     })?;
     Ok(match outcome {
         SeatBooking::Answer(reply) => answer_response(reply, &args, |word, seats| {

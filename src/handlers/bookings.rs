@@ -12,7 +12,8 @@ use super::{
 };
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body;
-use crate::idempotency::seal;
+use crate::idempotency::{seal, Idempotency};
+use crate::ids::EventId;
 use crate::response::{self, Problem};
 use crate::store::AnswerArgs;
 use crate::time::rfc3339;
@@ -26,14 +27,63 @@ pub struct CreateBooking {
     pub seats: Vec<String>,
 }
 
+/// A booking about to be made, by direct booking or by confirming a hold:
+/// its id, its secret token, and the 201 answer the store keeps for it.
+pub struct NewBooking {
+    /// The new booking's id.
+    pub id: String,
+    /// Its secret token, shown once in the 201.
+    pub token: String,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct BookedView<'a> {
     booking_id: &'a str,
     booking_token: &'a str,
     event_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hold_id: Option<&'a str>,
     seats: &'a str,
     status: &'static str,
+}
+
+impl NewBooking {
+    /// A fresh id and token.
+    pub fn generate() -> NewBooking {
+        NewBooking {
+            id: Uuid::new_v4().to_string(),
+            token: token::generate(),
+        }
+    }
+
+    /// The hash the store keeps in place of the token.
+    pub fn token_hash(&self) -> String {
+        token::hash(&self.token)
+    }
+
+    /// The 201 answer, with the seats left for the script to fill in.
+    pub fn answer<'a>(
+        &self,
+        idempotency: Option<&'a Idempotency>,
+        event: &EventId,
+        hold_id: Option<&str>,
+    ) -> AnswerArgs<'a> {
+        let view = BookedView {
+            booking_id: &self.id,
+            booking_token: &seal(idempotency, &self.token),
+            event_id: event.as_str(),
+            hold_id,
+            seats: SEATS_PLACEHOLDER,
+            status: "booked",
+        };
+        AnswerArgs {
+            idempotency,
+            status: 201,
+            location: format!("/api/events/{event}/bookings/{}", self.id),
+            body: serde_json::to_string(&view).unwrap_or_default(),
+        }
+    }
 }
 
 /// 404 for a booking that does not exist.
@@ -56,29 +106,10 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
     let input: CreateBooking = body::json(req)?;
     let seats = seat_list(&input.seats)?;
     let idem = idempotency(req, path)?;
-    let booking_id = Uuid::new_v4().to_string();
-    let booking_token = token::generate();
-    let view = BookedView {
-        booking_id: &booking_id,
-        booking_token: &seal(idem.as_ref(), &booking_token),
-        event_id: event.as_str(),
-        seats: SEATS_PLACEHOLDER,
-        status: "booked",
-    };
-    let args = AnswerArgs {
-        idempotency: idem.as_ref(),
-        status: 201,
-        location: format!("/api/events/{event}/bookings/{booking_id}"),
-        body: serde_json::to_string(&view).unwrap_or_default(),
-    };
+    let booking = NewBooking::generate();
+    let args = booking.answer(idem.as_ref(), &event, None);
     let reply = with_store(|store| {
-        store.book_seats(
-            &event,
-            &args,
-            &booking_id,
-            &token::hash(&booking_token),
-            &seats,
-        )
+        store.book_seats(&event, &args, &booking.id, &booking.token_hash(), &seats)
     })?;
     Ok(answer_response(reply, &args, |word, seats| {
         seat_refusal(&event, word, seats)

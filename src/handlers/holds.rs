@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use spin_sdk::http::{Request, Response};
 use uuid::Uuid;
 
+use super::bookings::NewBooking;
 use super::{
     answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
     MAX_SEATS_PER_REQUEST,
@@ -61,17 +62,6 @@ struct HoldView<'a> {
     seats: &'a str,
     expires_at: String,
     ttl_seconds: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfirmedView<'a> {
-    booking_id: &'a str,
-    booking_token: &'a str,
-    event_id: &'a str,
-    hold_id: &'a str,
-    seats: &'a str,
-    status: &'static str,
 }
 
 /// Where the scripts write the seats they chose.
@@ -221,30 +211,16 @@ fn try_confirm(
     let hold_token = bearer(req).ok_or_else(|| unauthorized("hold token"))?;
     let hold_id = resource_id(raw_hold, hold_not_found)?;
     let idem = idempotency(req, path)?;
-    let booking_id = Uuid::new_v4().to_string();
-    let booking_token = token::generate();
-    let view = ConfirmedView {
-        booking_id: &booking_id,
-        booking_token: &seal(idem.as_ref(), &booking_token),
-        event_id: event.as_str(),
-        hold_id: &hold_id,
-        seats: SEATS_PLACEHOLDER,
-        status: "booked",
-    };
-    let args = AnswerArgs {
-        idempotency: idem.as_ref(),
-        status: 201,
-        location: format!("/api/events/{event}/bookings/{booking_id}"),
-        body: serde_json::to_string(&view).unwrap_or_default(),
-    };
+    let booking = NewBooking::generate();
+    let args = booking.answer(idem.as_ref(), &event, Some(&hold_id));
     let reply = with_store(|store| {
         store.confirm_hold(
             &event,
             &args,
             &hold_id,
             &token::hash(hold_token),
-            &booking_id,
-            &token::hash(&booking_token),
+            &booking.id,
+            &booking.token_hash(),
         )
     })?;
     Ok(answer_response(reply, &args, |word, _| match word {

@@ -10,10 +10,7 @@ if not rows then return {'no_event'} end
 local seats = split(ARGV[8])
 local unknown = unknown_seats(rows, seats)
 if #unknown > 0 then return {'unknown_seats', unknown} end
-local taken = {}
-for _, seat in ipairs(seats) do
-  if redis.call('EXISTS', lock_key(seat)) == 1 then table.insert(taken, seat) end
-end
+local taken = taken_seats(seats)
 if #taken > 0 then return {'taken', taken} end
 
 create_booking(ARGV[6], ARGV[7], seats, '')

@@ -56,6 +56,15 @@ local function unknown_seats(rows, seats)
   return unknown
 end
 
+-- The seats of `seats` that are locked, held or sold.
+local function taken_seats(seats)
+  local taken = {}
+  for _, seat in ipairs(seats) do
+    if redis.call('EXISTS', lock_key(seat)) == 1 then table.insert(taken, seat) end
+  end
+  return taken
+end
+
 -- The stored answer for this idempotency key: a reply to return at once
 -- (a replay, or a mismatch when the key came with another request), or nil.
 local function idempotent_replay()

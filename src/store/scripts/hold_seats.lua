@@ -14,10 +14,7 @@ local seats = split(ARGV[10])
 
 local unknown = unknown_seats(rows, seats)
 if #unknown > 0 then return {'unknown_seats', unknown} end
-local taken = {}
-for _, seat in ipairs(seats) do
-  if redis.call('EXISTS', lock_key(seat)) == 1 then table.insert(taken, seat) end
-end
+local taken = taken_seats(seats)
 if #taken > 0 then return {'taken', taken} end
 
 create_hold(hold_id, token_hash, ttl, ARGV[9], seats)
