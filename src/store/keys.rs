@@ -6,6 +6,8 @@
 //! | key | type | meaning |
 //! | --- | --- | --- |
 //! | `event:{E}` | hash | `name`, `rows` (JSON `[[label, seats], …]`), `seatCount`, `createdAt` |
+//! | `map:{E}` | hash | per row label, one character per seat: `a` not sold, `b` sold (kept by the scripts that sell and cancel) |
+//! | `held:{E}:<row>` | sorted set | seat numbers of the row's holds, scored by expiry (ms); read with the expired ones filtered out |
 //! | `lock:seat:{E}:<seat>` | string | absent: free; a request's lock token (TTL 5 s) or `hold:<holdId>` (TTL of the hold): held; `booked:<bookingId>` (no TTL): sold |
 //! | `hold:{E}:<holdId>` | hash | `tokenHash`, `seats`, `expiresAt`, `status` (held, confirmed, released), `bookingId`; kept a day past expiry |
 //! | `booking:{E}:<bookingId>` | hash | `tokenHash`, `seats`, `createdAt`, `status` (booked, cancelled), `holdId` |

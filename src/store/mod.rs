@@ -193,7 +193,8 @@ impl Store {
             .ok_or_else(|| StoreError::Unavailable(format!("unexpected script reply: {debug}")))
     }
 
-    /// Runs a script that takes only the event record and plain arguments.
+    /// Runs an event script that stores no answer: its answer arguments
+    /// (`ARGV[1..5]`) are empty, then come `args`.
     pub fn run_script(
         &self,
         script: &str,
@@ -205,6 +206,7 @@ impl Store {
             RedisParameter::Int64(1),
             arg(keys::event(event)),
         ];
+        params.extend(std::iter::repeat_with(|| arg("")).take(5));
         params.extend(args);
         Ok(self
             .execute("EVAL", &params)?

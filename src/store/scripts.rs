@@ -1,6 +1,6 @@
 //! The Lua scripts, loaded at build time. Each event script is its own file
-//! with the shared `event_prelude.lua` (key derivation, seat-map checks,
-//! idempotent answers) prepended.
+//! with the shared `event_prelude.lua` (key derivation, seat-map upkeep,
+//! idempotent answers) prepended; `book_seat.lua` too, for the default event.
 
 macro_rules! event_script {
     ($file:literal) => {
@@ -24,8 +24,8 @@ pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua");
 /// Books named seats directly.
 pub const BOOK_SEATS: &str = event_script!("book_seats.lua");
 /// Releases a hold.
-pub const RELEASE_HOLD: &str = include_str!("scripts/release_hold.lua");
+pub const RELEASE_HOLD: &str = event_script!("release_hold.lua");
 /// Cancels a booking.
-pub const CANCEL_BOOKING: &str = include_str!("scripts/cancel_booking.lua");
-/// Reads the whole seat map and its counts.
-pub const SEAT_MAP: &str = include_str!("scripts/seat_map.lua");
+pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua");
+/// Reads the whole seat map.
+pub const SEAT_MAP: &str = event_script!("seat_map.lua");

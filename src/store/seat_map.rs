@@ -1,4 +1,7 @@
-//! Reading an event's seat map and counts in one round trip.
+//! Reading an event's seat map and counts in one round trip, touching one
+//! string and one small sorted set per row rather than one key per seat.
+
+use std::collections::HashMap;
 
 use super::{scripts, Store, StoreError};
 use crate::ids::EventId;
@@ -12,7 +15,7 @@ pub struct EventMap {
     pub created_at_ms: u64,
     /// Seats available now.
     pub available: u64,
-    /// Seats held or locked now.
+    /// Seats held now.
     pub held: u64,
     /// Seats sold.
     pub booked: u64,
@@ -21,7 +24,9 @@ pub struct EventMap {
 }
 
 impl EventMap {
-    /// Reads the script's reply: `ok, name, createdAt, a, h, b, label, states, …`.
+    /// Reads the script's reply (`ok, name, createdAt, rowCount, heldCount,
+    /// labels…, sold states…, held seats…`) and lays the live holds over the
+    /// rows' sold states.
     pub fn parse(reply: Vec<String>) -> Option<EventMap> {
         let mut items = reply.into_iter();
         if items.next()? != "ok" {
@@ -29,13 +34,47 @@ impl EventMap {
         }
         let name = items.next()?;
         let created_at_ms = items.next()?.parse().ok()?;
-        let available = items.next()?.parse().ok()?;
-        let held = items.next()?.parse().ok()?;
-        let booked = items.next()?.parse().ok()?;
-        let mut rows = Vec::new();
-        while let (Some(label), Some(states)) = (items.next(), items.next()) {
-            rows.push((label, states));
+        let row_count: usize = items.next()?.parse().ok()?;
+        let held_count: usize = items.next()?.parse().ok()?;
+        let labels: Vec<String> = items.by_ref().take(row_count).collect();
+        let mut states: Vec<Vec<u8>> = items
+            .by_ref()
+            .take(row_count)
+            .map(String::into_bytes)
+            .collect();
+        if labels.len() != row_count || states.len() != row_count {
+            return None;
         }
+        let index: HashMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
+        for seat in items.take(held_count) {
+            let Some((label, n)) = seat.rsplit_once('-') else {
+                continue;
+            };
+            let (Some(&row), Ok(n)) = (index.get(label), n.parse::<usize>()) else {
+                continue;
+            };
+            if let Some(state) = states[row].get_mut(n.wrapping_sub(1)) {
+                if *state == b'a' {
+                    *state = b'h';
+                }
+            }
+        }
+        let count = |c: u8| -> u64 {
+            states
+                .iter()
+                .map(|s| s.iter().filter(|&&b| b == c).count() as u64)
+                .sum()
+        };
+        let (available, held, booked) = (count(b'a'), count(b'h'), count(b'b'));
+        let rows = labels
+            .into_iter()
+            .zip(states)
+            .map(|(label, s)| (label, String::from_utf8_lossy(&s).into_owned()))
+            .collect();
         Some(EventMap {
             name,
             created_at_ms,
@@ -59,18 +98,35 @@ impl Store {
 mod tests {
     use super::*;
 
+    fn reply(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
-    fn parses_the_script_reply() {
-        let reply = ["ok", "Gala", "1700", "3", "1", "1", "A", "aah", "B", "ba"]
-            .map(String::from)
-            .to_vec();
-        let map = EventMap::parse(reply).unwrap();
+    fn lays_live_holds_over_the_sold_states() {
+        let map = EventMap::parse(reply(&[
+            "ok", "Gala", "1700", "2", "3", "A", "B", "aab", "ba", "A-1", "A-3", "B-2",
+        ]))
+        .unwrap();
         assert_eq!(map.name, "Gala");
-        assert_eq!((map.available, map.held, map.booked), (3, 1, 1));
         assert_eq!(
             map.rows,
-            vec![("A".into(), "aah".into()), ("B".into(), "ba".into())]
+            vec![("A".into(), "hab".into()), ("B".into(), "bh".into())]
         );
-        assert_eq!(EventMap::parse(vec!["no_event".into()]), None);
+        assert_eq!((map.available, map.held, map.booked), (1, 2, 2));
+    }
+
+    #[test]
+    fn ignores_held_seats_off_the_map_and_refuses_short_replies() {
+        let map = EventMap::parse(reply(&[
+            "ok", "G", "1", "1", "3", "A", "aa", "A-9", "Z-1", "A-0",
+        ]))
+        .unwrap();
+        assert_eq!(map.rows, vec![("A".into(), "aa".into())]);
+        assert_eq!(EventMap::parse(reply(&["no_event"])), None);
+        assert_eq!(
+            EventMap::parse(reply(&["ok", "G", "1", "2", "0", "A"])),
+            None
+        );
     }
 }

@@ -19,5 +19,6 @@ for _, seat in ipairs(seats) do
 end
 
 create_booking(ARGV[8], ARGV[9], seats, hold_id)
+unindex_holds(seats)
 redis.call('HSET', hold_key(hold_id), 'status', 'confirmed', 'bookingId', ARGV[8])
 return success(seats)

@@ -1,4 +1,5 @@
--- Creates an event, unless one with that id exists.
+-- Creates an event with its seat map (every seat unsold), unless one with
+-- that id exists.
 -- ARGV[6] name   ARGV[7] rows as JSON [[label, count], ...]   ARGV[8] seat count
 -- ARGV[9] created at (ms)
 -- Returns {'ok', body}, {'exists'}, or an idempotency reply.
@@ -7,4 +8,7 @@ if replay then return replay end
 if redis.call('EXISTS', EVENT_KEY) == 1 then return {'exists'} end
 redis.call('HSET', EVENT_KEY, 'name', ARGV[6], 'rows', ARGV[7], 'seatCount', ARGV[8],
   'createdAt', ARGV[9])
+for _, row in ipairs(cjson.decode(ARGV[7])) do
+  redis.call('HSET', MAP_KEY, row[1], string.rep('a', row[2]))
+end
 return success(nil)

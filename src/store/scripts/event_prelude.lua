@@ -5,9 +5,10 @@
 -- from its hash tag {E}, so every key of one call lives in the same
 -- cluster slot as KEYS[1].
 --
--- ARGV[1..5] are always the answer arguments: the idempotency key hash (''
--- for none), the request fingerprint, and the status, Location and body of
--- the success answer as the component rendered it. Where the component did
+-- ARGV[1..5] are always the answer arguments (empty for scripts that answer
+-- nothing to store): the idempotency key hash ('' for none), the request
+-- fingerprint, and the status, Location and body of the success answer as
+-- the component rendered it. Where the component did
 -- not know the seats yet it wrote "%SEATS%", which the script fills in. With
 -- a key, the answer is stored atomically with the change, so a retry
 -- replays it byte for byte.
@@ -21,6 +22,12 @@ local function lock_key(seat) return 'lock:seat:' .. TAG .. ':' .. seat end
 local function hold_key(id) return 'hold:' .. TAG .. ':' .. id end
 local function booking_key(id) return 'booking:' .. TAG .. ':' .. id end
 local BOOKINGS_KEY = 'bookings:' .. TAG
+-- The seat map's sold state: per row label, one character per seat,
+-- 'a' (not sold) or 'b' (sold). Holds are indexed apart, because they
+-- expire by themselves: held:{E}:<row> is a sorted set of seat numbers
+-- scored by their hold's expiry (ms, Redis clock).
+local MAP_KEY = 'map:' .. TAG
+local function held_key(label) return 'held:' .. TAG .. ':' .. label end
 
 -- Milliseconds on Redis's clock, the clock the lock TTLs run on.
 local function now_ms()
@@ -35,12 +42,17 @@ local function load_rows()
   return cjson.decode(json)
 end
 
--- Seat ids of the event's map are <row label>-<number>, numbers from 1
--- written without leading zeros (so no two ids name one seat).
-local function seat_exists(rows, seat)
+-- Row label and number of a seat id of a map: 'A-12' -> 'A', 12. Numbers
+-- start at 1 and have no leading zeros (so no two ids name one seat).
+local function seat_parts(seat)
   local label, digits = string.match(seat, '^(.+)%-([1-9]%d*)$')
+  return label, tonumber(digits)
+end
+
+-- Whether the event's map has `seat`.
+local function seat_exists(rows, seat)
+  local label, n = seat_parts(seat)
   if not label then return false end
-  local n = tonumber(digits)
   for _, row in ipairs(rows) do
     if row[1] == label then return n >= 1 and n <= row[2] end
   end
@@ -100,12 +112,49 @@ local function split(text)
   return out
 end
 
+-- Writes `state` ('a' or 'b') into the map's row strings for `seats`.
+-- Events without a map (the default event of /api/book) have none.
+local function mark_seats(seats, state)
+  local by_row = {}
+  for _, seat in ipairs(seats) do
+    local label, n = seat_parts(seat)
+    if label then
+      by_row[label] = by_row[label] or {}
+      table.insert(by_row[label], n)
+    end
+  end
+  for label, numbers in pairs(by_row) do
+    local row = redis.call('HGET', MAP_KEY, label)
+    if row then
+      for _, n in ipairs(numbers) do
+        row = string.sub(row, 1, n - 1) .. state .. string.sub(row, n + 1)
+      end
+      redis.call('HSET', MAP_KEY, label, row)
+    end
+  end
+end
+
+-- Adds seats to the index of live holds (score: expiry), or removes them.
+local function index_holds(seats, expires_at)
+  for _, seat in ipairs(seats) do
+    local label, n = seat_parts(seat)
+    if label then redis.call('ZADD', held_key(label), expires_at, n) end
+  end
+end
+local function unindex_holds(seats)
+  for _, seat in ipairs(seats) do
+    local label, n = seat_parts(seat)
+    if label then redis.call('ZREM', held_key(label), n) end
+  end
+end
+
 -- Locks `seats` as hold `hold_id` for `ttl` ms and writes the hold record,
 -- which outlives the hold by a day so a late confirm learns it expired.
 local function create_hold(hold_id, token_hash, ttl, expires_at, seats)
   for _, seat in ipairs(seats) do
     redis.call('SET', lock_key(seat), 'hold:' .. hold_id, 'PX', ttl)
   end
+  index_holds(seats, now_ms() + ttl)
   redis.call('HSET', hold_key(hold_id), 'tokenHash', token_hash,
     'seats', table.concat(seats, ','), 'expiresAt', expires_at, 'status', 'held')
   redis.call('PEXPIRE', hold_key(hold_id), ttl + IDEM_TTL_SECONDS * 1000)
@@ -121,4 +170,5 @@ local function create_booking(booking_id, token_hash, seats, hold_id)
     'seats', table.concat(seats, ','), 'createdAt', now_ms(), 'status', 'booked',
     'holdId', hold_id)
   redis.call('SADD', BOOKINGS_KEY, booking_id)
+  mark_seats(seats, 'b')
 end
