@@ -61,3 +61,188 @@ fn a_caller_whose_lock_expired_cannot_write() {
     assert!(!r.exists::<_, bool>(LOCK).unwrap());
     assert!(!r.exists::<_, bool>("booking:{gala}:late").unwrap());
 }
+
+/// Runs an event script with no idempotency key and the given arguments,
+/// flattening nested replies into one list of text as Spin's `execute` does.
+fn run(r: &mut redis::Connection, file: &str, args: &[&str]) -> Vec<String> {
+    let reply: redis::Value = redis::cmd("EVAL")
+        .arg(event_script(file))
+        .arg(1)
+        .arg(EVENT)
+        .arg(&["", "", "201", "", "{\"seats\":\"%SEATS%\"}"])
+        .arg(args)
+        .query(r)
+        .unwrap();
+    let mut out = Vec::new();
+    flatten(reply, &mut out);
+    out
+}
+
+fn flatten(value: redis::Value, out: &mut Vec<String>) {
+    match value {
+        redis::Value::Array(items) => items.into_iter().for_each(|v| flatten(v, out)),
+        redis::Value::BulkString(b) => out.push(String::from_utf8(b).unwrap()),
+        redis::Value::Int(n) => out.push(n.to_string()),
+        redis::Value::SimpleString(s) => out.push(s),
+        other => panic!("unexpected reply {other:?}"),
+    }
+}
+
+fn create_gala(r: &mut redis::Connection) {
+    let rows = r#"[["A",6],["B",6]]"#;
+    assert_eq!(
+        run(r, "create_event.lua", &["Gala", rows, "12", "1"])[0],
+        "ok"
+    );
+}
+
+#[test]
+fn create_event_lays_out_an_unsold_map_and_refuses_a_second_time() {
+    let redis = RedisServer::start();
+    let mut r = redis.client();
+    create_gala(&mut r);
+    let map: std::collections::HashMap<String, String> = r.hgetall("map:{gala}").unwrap();
+    assert_eq!(map["A"], "aaaaaa");
+    assert_eq!(map["B"], "aaaaaa");
+    assert_eq!(
+        run(&mut r, "create_event.lua", &["Again", "[]", "0", "2"]),
+        ["exists"]
+    );
+}
+
+#[test]
+fn best_available_takes_the_middle_of_the_front_row_and_skips_locked_seats() {
+    let redis = RedisServer::start();
+    let mut r = redis.client();
+    create_gala(&mut r);
+    // A /api/book request's transient lock on A-3: not in the map or the
+    // hold index, only in its lock key, which best available must respect.
+    let _: () = r.set_ex("lock:seat:{gala}:A-3", "token", 5).unwrap();
+    let best = |r: &mut redis::Connection, id: &str, count: &str| {
+        run(r, "hold_best.lua", &[id, "hash", "60000", "0", count, "1"])
+    };
+    assert_eq!(
+        best(&mut r, "h1", "2"),
+        ["ok", "{\"seats\":[\"A-4\",\"A-5\"]}"]
+    );
+    // Left of A-3 only A-1..A-2 remain: no block of 3 in row A.
+    assert_eq!(
+        best(&mut r, "h2", "3"),
+        ["ok", "{\"seats\":[\"B-2\",\"B-3\",\"B-4\"]}"]
+    );
+    assert_eq!(
+        r.get::<_, String>("lock:seat:{gala}:B-3").unwrap(),
+        "hold:h2"
+    );
+    let held: Vec<(String, f64)> = r.zrange_withscores("held:{gala}:B", 0, -1).unwrap();
+    assert_eq!(
+        held.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["2", "3", "4"]
+    );
+    assert_eq!(best(&mut r, "h3", "4"), ["sold_out"]);
+}
+
+#[test]
+fn confirm_is_fenced_by_every_seat_lock_and_release_frees_only_its_own() {
+    let redis = RedisServer::start();
+    let mut r = redis.client();
+    create_gala(&mut r);
+    let hold = |r: &mut redis::Connection, id: &str, seats: &str| {
+        run(r, "hold_seats.lua", &[id, "hash", "60000", "0", seats])
+    };
+    assert_eq!(hold(&mut r, "h1", "A-1,A-2")[0], "ok");
+    assert_eq!(hold(&mut r, "h2", "A-2,A-3"), ["taken", "A-2"]);
+    assert_eq!(
+        hold(&mut r, "h2", "A-7,Z-1,A-01"),
+        ["unknown_seats", "A-7", "Z-1", "A-01"]
+    );
+
+    // h1's hold on A-2 expired and someone else holds it now.
+    let _: () = r.set("lock:seat:{gala}:A-2", "hold:other").unwrap();
+    assert_eq!(
+        run(&mut r, "confirm_hold.lua", &["h1", "wrong", "b1", "bh"]),
+        ["forbidden"]
+    );
+    assert_eq!(
+        run(&mut r, "confirm_hold.lua", &["h1", "hash", "b1", "bh"]),
+        ["expired"]
+    );
+    assert!(!r.exists::<_, bool>("booking:{gala}:b1").unwrap());
+    assert_eq!(r.hget::<_, _, String>("map:{gala}", "A").unwrap(), "aaaaaa");
+
+    assert_eq!(run(&mut r, "release_hold.lua", &["h1", "hash"]), ["ok"]);
+    assert!(!r.exists::<_, bool>("lock:seat:{gala}:A-1").unwrap());
+    assert_eq!(
+        r.get::<_, String>("lock:seat:{gala}:A-2").unwrap(),
+        "hold:other"
+    );
+    let held: Vec<String> = r.zrange("held:{gala}:A", 0, -1).unwrap();
+    assert_eq!(held, ["2"], "only the released seat left the hold index");
+}
+
+#[test]
+fn confirm_sells_the_seats_and_cancel_gives_back_only_its_own() {
+    let redis = RedisServer::start();
+    let mut r = redis.client();
+    create_gala(&mut r);
+    assert_eq!(
+        run(
+            &mut r,
+            "hold_seats.lua",
+            &["h1", "hash", "60000", "0", "B-5,B-6"]
+        )[0],
+        "ok"
+    );
+    let confirmed = run(&mut r, "confirm_hold.lua", &["h1", "hash", "b1", "bh"]);
+    assert_eq!(confirmed, ["ok", "{\"seats\":[\"B-5\",\"B-6\"]}"]);
+    assert_eq!(r.hget::<_, _, String>("map:{gala}", "B").unwrap(), "aaaabb");
+    assert_eq!(
+        r.get::<_, String>("lock:seat:{gala}:B-5").unwrap(),
+        "booked:b1"
+    );
+    assert_eq!(r.zcard::<_, u64>("held:{gala}:B").unwrap(), 0);
+    assert_eq!(
+        run(&mut r, "confirm_hold.lua", &["h1", "hash", "b2", "bh"]),
+        ["confirmed"]
+    );
+
+    // Someone (an operator, a bug) re-marked B-6: cancel must not free it.
+    let _: () = r.set("lock:seat:{gala}:B-6", "booked:other").unwrap();
+    assert_eq!(
+        run(&mut r, "cancel_booking.lua", &["b1", "wrong"]),
+        ["forbidden"]
+    );
+    assert_eq!(run(&mut r, "cancel_booking.lua", &["b1", "bh"]), ["ok"]);
+    assert!(!r.exists::<_, bool>("lock:seat:{gala}:B-5").unwrap());
+    assert_eq!(
+        r.get::<_, String>("lock:seat:{gala}:B-6").unwrap(),
+        "booked:other"
+    );
+    assert_eq!(r.hget::<_, _, String>("map:{gala}", "B").unwrap(), "aaaaab");
+    assert!(!r.sismember::<_, _, bool>("bookings:{gala}", "b1").unwrap());
+}
+
+#[test]
+fn the_seat_map_lists_only_live_holds() {
+    let redis = RedisServer::start();
+    let mut r = redis.client();
+    create_gala(&mut r);
+    assert_eq!(
+        run(
+            &mut r,
+            "hold_seats.lua",
+            &["h1", "hash", "60000", "0", "A-1"]
+        )[0],
+        "ok"
+    );
+    assert_eq!(
+        run(&mut r, "hold_seats.lua", &["h2", "hash", "1", "0", "A-2"])[0],
+        "ok"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let map = run(&mut r, "seat_map.lua", &[]);
+    assert_eq!(
+        map,
+        ["ok", "Gala", "1", "2", "1", "A", "B", "aaaaaa", "aaaaaa", "A-1"]
+    );
+}
