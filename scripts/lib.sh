@@ -7,13 +7,27 @@ HOST_BIN="$ROOT/target/release/spin-host"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Installs Debian packages (as root, or through sudo).
+apt_install() {
+  say "installing $* (Debian packages)"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 # Debian's redis-server (and redis-cli), installed once.
 ensure_redis_server() {
   if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-    say "installing redis-server (Debian package)"
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+    apt_install redis-server
+  fi
+}
+
+# The npm packages of package.json (Artillery, playwright-core), without
+# any browser download.
+ensure_node_modules() {
+  if [ ! -d "$ROOT/node_modules/playwright-core" ] || [ ! -d "$ROOT/node_modules/artillery" ]; then
+    say "npm install (no browser download)"
+    (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
   fi
 }
 
@@ -59,8 +73,13 @@ ensure_redis_running() {
     return
   fi
   ensure_redis_server
-  say "starting redis-server on $host:$port"
-  local args=(--bind "$host" --port "$port" --save "" --appendonly no)
+  # The project's recommended configuration (deploy/redis.conf: append-only,
+  # noeviction), with its data in the git-ignored .data/, so bookings
+  # survive a restart here as they do in Compose and Kubernetes.
+  local data_dir="$ROOT/.data/redis-$port"
+  mkdir -p "$data_dir"
+  say "starting redis-server on $host:$port (deploy/redis.conf, data in ${data_dir#"$ROOT"/})"
+  local args=("$ROOT/deploy/redis.conf" --bind "$host" --port "$port" --dir "$data_dir")
   [ -n "$password" ] && args+=(--requirepass "$password")
   redis-server "${args[@]}" >"${REDIS_LOG:-/tmp/seat-booking-redis-$port.log}" 2>&1 &
   STARTED_REDIS_PID=$!

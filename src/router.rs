@@ -8,7 +8,7 @@
 
 use spin_sdk::http::{Request, Response};
 
-use crate::handlers::{book, bookings, events, health, holds, openapi, version};
+use crate::handlers::{book, bookings, events, health, holds, openapi, page, version};
 use crate::response::Problem;
 
 /// Every route the API serves, as OpenAPI writes them.
@@ -26,6 +26,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/events/{eventId}/bookings"),
     ("GET", "/api/events/{eventId}/bookings/{bookingId}"),
     ("DELETE", "/api/events/{eventId}/bookings/{bookingId}"),
+    // The seat map page (HTML) and its two assets.
+    ("GET", "/"),
+    ("GET", "/events/{eventId}"),
+    ("GET", "/assets/page.js"),
+    ("GET", "/assets/page.css"),
 ];
 
 /// Answers one request.
@@ -77,6 +82,10 @@ fn dispatch(req: &Request, method: &str, pattern: &str, p: &[&str], path: &str) 
         ("DELETE", "/api/events/{eventId}/bookings/{bookingId}") => {
             bookings::cancel(req, p[0], p[1])
         }
+        ("GET", "/") => page::landing(),
+        ("GET", "/events/{eventId}") => page::event(p[0]),
+        ("GET", "/assets/page.js") => page::script(),
+        ("GET", "/assets/page.css") => page::stylesheet(),
         _ => Problem::not_found(path).into_response(),
     }
 }

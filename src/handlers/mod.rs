@@ -7,6 +7,7 @@ pub mod events;
 pub mod health;
 pub mod holds;
 pub mod openapi;
+pub mod page;
 pub mod version;
 
 use spin_sdk::http::{Request, Response};
