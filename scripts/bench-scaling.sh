@@ -29,7 +29,6 @@ FSYNC="${FSYNC:-everysec}"
 WORK="$ROOT/target/bench-scaling"
 rm -rf "$WORK" && mkdir -p "$WORK/redis"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 ensure_redis_server
 command -v wrk >/dev/null || { say "wrk is needed (apt-get install wrk)"; exit 1; }

@@ -23,7 +23,6 @@ SEED_SRC="${SEED_SRC:-$ROOT/../shared/reference/seed-node}"
 WORK="$ROOT/target/bench"
 mkdir -p "$WORK"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 ensure_redis_server
 if ! command -v wrk >/dev/null; then

@@ -25,7 +25,6 @@ fi
 build_component
 build_host
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 REDIS_PORT=$(free_port)
 HOST_PORT=$(free_port)
 ADMIN_TOKEN="fuzz-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"

@@ -7,6 +7,9 @@ HOST_BIN="$ROOT/target/release/spin-host"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# A loopback port nobody listens on right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # Installs Debian packages (as root, or through sudo).
 apt_install() {
   say "installing $* (Debian packages)"

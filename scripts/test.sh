@@ -2,9 +2,10 @@
 # Runs every check and test: formatting, clippy, unit tests, the host's
 # tests, Lua script tests against a real redis-server, the integration tests
 # that drive the built component in the host over real HTTP, the seat map
-# page in headless Chromium, and a short fuzz run from the OpenAPI document.
+# page in headless Chromium, a short fuzz run from the OpenAPI document, and
+# the Artillery load test's CI profile with its invariant verifier.
 # Installs what it needs (redis-server, the wasm32-wasip1 target, chromium,
-# npm packages, schemathesis) on a fresh machine. Ends with one line
+# npm packages, Artillery, schemathesis) on a fresh machine. Ends with one line
 # "tests: N passed, N failed" over all of them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -41,6 +42,7 @@ say "cargo test (release profile, so the host's wasmtime build is shared)"
 step "cargo test" "$out/cargo-test.log" cargo test --workspace --release
 step "browser tests" "$out/browser-test.log" bash scripts/browser-test.sh
 step "fuzz run" "$out/fuzz.log" env MAX_EXAMPLES="${FUZZ_EXAMPLES:-25}" bash scripts/fuzz.sh
+step "load test" "$out/load-test.log" bash scripts/load-test.sh --profile ci
 
 # One closing line, summed over every cargo test binary and the browser tests.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }

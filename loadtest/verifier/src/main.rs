@@ -1,0 +1,93 @@
+//! `load-verifier`: checks a finished load run against DESIGN.md's
+//! invariants and charts it. Exit status 0 when every invariant holds, 1 on
+//! a violation, 2 when it could not check (unreadable report, no Redis).
+//!
+//! ```sh
+//! load-verifier --report target/load-test/report.json --redis redis://127.0.0.1:6379 \
+//!   --event default --event lt-xyz-hall --chart target/load-test/chart.html
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use load_verifier::invariants::check;
+use load_verifier::report::Report;
+use load_verifier::state::EventState;
+use load_verifier::{chart, summary};
+
+/// Checks a load test run: Artillery's JSON report against the state in Redis.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Artillery's JSON report (`artillery run --output`).
+    #[arg(long)]
+    report: PathBuf,
+    /// The Redis the service under test used. Run this after the load stopped.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis: String,
+    /// An event the run used (repeatable). Every event the report counted
+    /// 201s for is checked as well.
+    #[arg(long = "event")]
+    events: Vec<String>,
+    /// Where to write the HTML chart of the run.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+    /// Clock difference tolerated between the component (which writes a
+    /// hold's expiresAt) and Redis (which runs its TTL), in ms.
+    #[arg(long, default_value_t = 1000)]
+    slack_ms: i64,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("load-verifier: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Checks every event and prints the summary; true when all invariants hold.
+fn run(args: Args) -> Result<bool> {
+    let path = args.report.display();
+    let text = std::fs::read_to_string(&args.report).with_context(|| format!("read {path}"))?;
+    let report = Report::from_json(&text).with_context(|| format!("parse {path}"))?;
+    let mut events = args.events;
+    events.extend(report.events());
+    events.sort();
+    events.dedup();
+    if events.is_empty() {
+        bail!("no event to check: pass --event, or a report with loadtest.* counters");
+    }
+
+    let mut conn = redis::Client::open(args.redis.as_str())
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
+        .with_context(|| format!("connect to {}", args.redis))?;
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .context("set the Redis read timeout")?;
+    let mut checks = Vec::new();
+    for event in &events {
+        let state = EventState::read(&mut conn, event)
+            .with_context(|| format!("read event {event} from {}", args.redis))?;
+        checks.push(check(&state, report.reported(event), args.slack_ms));
+    }
+
+    let text = summary::render(&report, &checks);
+    print!("{text}");
+    if let Some(chart_path) = &args.chart {
+        let verdict = text.lines().last().unwrap_or_default();
+        let traffic = text.lines().next().unwrap_or_default();
+        std::fs::write(
+            chart_path,
+            chart::html(&report, &format!("{verdict} | {traffic}")),
+        )
+        .with_context(|| format!("write {}", chart_path.display()))?;
+        println!("chart: {}", chart_path.display());
+    }
+    Ok(summary::passed(&report, &checks))
+}
