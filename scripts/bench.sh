@@ -38,26 +38,13 @@ cp "$SEED_SRC/package.json" "$SEED_SRC/server.js" "$WORK/seed-node/"
 (cd "$WORK/seed-node" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
-
-REDIS_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
-pids+=($!)
-HOST_PORT=$(free_port)
-ADMIN_TOKEN="bench-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" \
-SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
-SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
-  "$HOST_BIN" up --from spin.toml --listen "127.0.0.1:$HOST_PORT" >"$WORK/host.log" 2>&1 &
-pids+=($!)
+trap stop_pids EXIT INT TERM
+start_service "$WORK"
 SEED_PORT=$(free_port)
 (cd "$WORK/seed-node" && REDIS_URL="redis://127.0.0.1:$REDIS_PORT" PORT="$SEED_PORT" exec node server.js) >"$WORK/seed.log" 2>&1 &
 pids+=($!)
 
-wait_for() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return; sleep 0.1; done; say "$1 never answered"; exit 1; }
-wait_for "http://127.0.0.1:$HOST_PORT/api/version"
-wait_for "http://127.0.0.1:$SEED_PORT/"
+for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$SEED_PORT/" && break; sleep 0.1; done
 
 # run NAME URL SCRIPT [ARGS...] -> appends "NAME rps p50_us p99_us errors" to
 # $WORK/results, after a 2 s warm-up with the words of $WARM as its arguments.

@@ -25,22 +25,13 @@ fi
 build_component
 build_host
 
-REDIS_PORT=$(free_port)
-HOST_PORT=$(free_port)
-ADMIN_TOKEN="fuzz-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
-redis_pid=$!
-SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" \
-SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
-SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
-  "$HOST_BIN" up --from spin.toml --listen "127.0.0.1:$HOST_PORT" >"$WORK/host.log" 2>&1 &
-host_pid=$!
-trap 'kill $host_pid $redis_pid 2>/dev/null || true' EXIT INT TERM
-for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$HOST_PORT/api/version" && break; sleep 0.1; done
+pids=()
+trap stop_pids EXIT INT TERM
+start_service "$WORK"
 
 # An event whose id matches the document's examples, so fuzzed requests
 # reach real seats, holds and bookings, not only 404s.
-curl -sf -o /dev/null -X POST "http://127.0.0.1:$HOST_PORT/api/events" \
+curl -sf -o /dev/null -X POST "$TARGET/api/events" \
   -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
   -d '{"id":"gala-2026","name":"Gala 2026","rows":[{"label":"A","seats":30},{"label":"B","seats":28}]}'
 
@@ -48,7 +39,7 @@ curl -sf -o /dev/null -X POST "http://127.0.0.1:$HOST_PORT/api/events" \
 # request for a seat someone else holds, or for an id that does not exist,
 # is rightly refused (409/404).
 st() {
-  schemathesis run api/openapi.json --url "http://127.0.0.1:$HOST_PORT" \
+  schemathesis run api/openapi.json --url "$TARGET" \
     --max-examples "$MAX_EXAMPLES" --generation-codec ascii \
     --request-timeout 10 --max-response-time 5 \
     -H "Authorization: Bearer $ADMIN_TOKEN" --report junit --report-dir "$WORK" "$@"

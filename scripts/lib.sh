@@ -7,8 +7,24 @@ HOST_BIN="$ROOT/target/release/spin-host"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# A loopback port nobody listens on right now.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A loopback port nobody listens on right now, below Linux's ephemeral range
+# (32768 and up), where a client polling the port could connect to itself.
+free_port() {
+  python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 31999)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+'
+}
 
 # Installs Debian packages (as root, or through sudo).
 apt_install() {
@@ -64,6 +80,35 @@ parse_redis_url() {
   local host="${hostport%:*}" port="${hostport##*:}"
   [ "$host" = "$hostport" ] && port=6379
   printf '%s %s %s\n' "$host" "$port" "${auth#*:}"
+}
+
+# Kills the processes in the array `pids`; scripts trap it on exit.
+stop_pids() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+
+# Starts a throw-away redis-server (no persistence) and the component in
+# the local host on free loopback ports, logging into the folder $1, and
+# waits until the service is healthy. Sets REDIS_PORT, HOST_PORT, TARGET
+# and a random ADMIN_TOKEN, and appends the process ids to `pids`.
+start_service() {
+  local dir="$1"
+  REDIS_PORT=$(free_port)
+  HOST_PORT=$(free_port)
+  TARGET="http://127.0.0.1:$HOST_PORT"
+  ADMIN_TOKEN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+  say "starting redis-server on 127.0.0.1:$REDIS_PORT and the component at $TARGET"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >"$dir/redis.log" 2>&1 &
+  pids+=($!)
+  SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" \
+  SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
+  SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
+    "$HOST_BIN" up --from "$ROOT/spin.toml" --listen "127.0.0.1:$HOST_PORT" >"$dir/host.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 600); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$TARGET/health")" = 200 ] && return 0
+    sleep 0.1
+  done
+  say "the service never became healthy; see $dir/host.log"
+  return 1
 }
 
 # Starts redis-server on host:port unless one already answers there.

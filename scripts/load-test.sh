@@ -58,30 +58,8 @@ cargo build -p load-verifier --release
 VERIFIER="$ROOT/target/release/load-verifier"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
-
-REDIS_PORT=$(free_port)
-say "starting a fresh redis-server on 127.0.0.1:$REDIS_PORT"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >"$OUT/redis.log" 2>&1 &
-pids+=($!)
-HOST_PORT=$(free_port)
-TARGET="http://127.0.0.1:$HOST_PORT"
-ADMIN_TOKEN="load-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-say "starting the component in the local host at $TARGET"
-SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" \
-SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
-SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
-  "$HOST_BIN" up --from spin.toml --listen "127.0.0.1:$HOST_PORT" >"$OUT/host.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 600); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$TARGET/health")" = 200 ] && break
-  sleep 0.1
-done
-if [ "$(curl -s -o /dev/null -w '%{http_code}' "$TARGET/health")" != 200 ]; then
-  say "the service never became healthy; see $OUT/host.log"
-  exit 1
-fi
+trap stop_pids EXIT INT TERM
+start_service "$OUT"
 
 seeded=$(LOAD_TEST_ADMIN_TOKEN="$ADMIN_TOKEN" timeout 60 node loadtest/seed.js "$TARGET")
 read -r RUN_ID HALL ARENA <<<"$seeded"

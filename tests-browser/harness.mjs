@@ -16,17 +16,28 @@ export const OUTPUT = path.join(ROOT, 'target', 'test-output');
 export const ADMIN_TOKEN = 'browser-test-admin-token';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** A loopback port nobody listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** Resolves to true when `port` can be listened on right now. */
+function canListen(port) {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+let nextPort = 20000 + (process.pid % 12000);
+
+/**
+ * A loopback port nobody listens on right now, below Linux's ephemeral range
+ * (32768 and up): a client polling a port in that range can connect to
+ * itself and take the port away from the server about to listen there.
+ */
+export async function freePort() {
+  for (;;) {
+    nextPort = 20000 + ((nextPort - 20000 + 1) % 12000);
+    if (await canListen(nextPort)) return nextPort;
+  }
 }
 
 /** Resolves once `check()` is true; fails with `what` after `ms`. */

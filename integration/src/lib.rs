@@ -35,20 +35,22 @@ pub fn event_script(file: &str) -> String {
     read("event_prelude.lua") + &read(file)
 }
 
-/// A loopback port nobody listens on right now, and never handed out
-/// before in this test process (tests run in parallel threads, and two of
-/// them must not start servers on the same port).
+/// A loopback port nobody listens on right now, never handed out before in
+/// this test process (tests run in parallel threads), and below Linux's
+/// ephemeral range (32768 and up): a client connecting in a loop to a port
+/// in that range can end up connected to itself and take the port away from
+/// the server about to listen there.
 pub fn free_port() -> u16 {
-    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    static NEXT: Mutex<Option<u16>> = Mutex::new(None);
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    let mut next = NEXT.lock().unwrap();
+    let mut candidate = next.unwrap_or(FIRST + (std::process::id() % u32::from(COUNT)) as u16);
     loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("bind a free port")
-            .port();
-        let mut handed_out = HANDED_OUT.lock().unwrap();
-        if !handed_out.contains(&port) {
-            handed_out.push(port);
-            return port;
+        candidate = FIRST + (candidate - FIRST + 1) % COUNT;
+        if TcpListener::bind(("127.0.0.1", candidate)).is_ok() {
+            *next = Some(candidate);
+            return candidate;
         }
     }
 }
@@ -95,11 +97,18 @@ impl RedisServer {
             .spawn()
             .expect("start redis-server (apt-get install redis-server)");
         self.child = Some(child);
+        // Wait for a real PONG, not just an open port: a client connecting
+        // in a loop to a loopback port in the ephemeral range can connect to
+        // itself (TCP self-connect), and would then hold the port redis-server needs.
+        let url = self.url();
         wait_until(Duration::from_secs(10), "redis-server to answer", || {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
                 panic!("redis-server on port {} exited: {status}", self.port);
             }
-            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            redis::Client::open(url.as_str())
+                .and_then(|c| c.get_connection())
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                .is_ok_and(|pong| pong == "PONG")
         });
     }
 
