@@ -29,9 +29,8 @@ FSYNC="${FSYNC:-everysec}"
 WORK="$ROOT/target/bench-scaling"
 rm -rf "$WORK" && mkdir -p "$WORK/redis"
 
-
 ensure_redis_server
-command -v wrk >/dev/null || { say "wrk is needed (apt-get install wrk)"; exit 1; }
+command -v wrk >/dev/null || apt_install wrk
 [ -x "$HOST_BIN" ] || build_host
 [ -f target/wasm32-wasip1/release/seat_booking.wasm ] || build_component
 

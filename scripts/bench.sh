@@ -23,12 +23,8 @@ SEED_SRC="${SEED_SRC:-$ROOT/../shared/reference/seed-node}"
 WORK="$ROOT/target/bench"
 mkdir -p "$WORK"
 
-
 ensure_redis_server
-if ! command -v wrk >/dev/null; then
-  say "installing wrk (Debian package)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
+command -v wrk >/dev/null || apt_install wrk
 build_component
 build_host
 
