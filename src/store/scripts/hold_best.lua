@@ -5,8 +5,8 @@
 -- once can never get overlapping seats.
 --
 -- A row is read from its sold-state string and its index of live holds,
--- not seat by seat; a row with no run of `count` unsold seats is skipped
--- outright. The seats chosen are then checked against their lock keys, the
+-- not seat by seat; a row with no run of `count` unsold seats, or fewer
+-- free seats than asked, is skipped without reading its holds. The seats chosen are then checked against their lock keys, the
 -- authority, which also catches the few-millisecond locks of /api/book.
 -- ARGV[6] hold id   ARGV[7] token hash   ARGV[8] TTL (ms)   ARGV[9] expires at (ms)
 -- ARGV[10] count   ARGV[11] '1' for adjacent, '0' otherwise
@@ -61,7 +61,11 @@ for _, row in ipairs(rows) do
   local label, size = row[1], row[2]
   local states = redis.call('HGET', MAP_KEY, label) or ''
   local needed = adjacent and count or 1
-  if size >= needed and string.find(states, string.rep('a', needed), 1, true) then
+  -- Cheap tests first: a run of `needed` unsold seats, and enough seats
+  -- neither sold nor held (unsold minus live holds), before reading the row.
+  local _, unsold = string.gsub(states, 'a', '')
+  if size >= needed and string.find(states, string.rep('a', needed), 1, true)
+    and unsold - redis.call('ZCOUNT', held_key(label), '(' .. now, '+inf') >= needed then
     local free = free_seats(label, size, states)
     if adjacent then
       -- Re-pick until a block passes the lock check, or the row has none.
