@@ -7,14 +7,7 @@ local booking = redis.call('HMGET', booking_key(booking_id), 'tokenHash', 'seats
 if not booking[1] then return {'not_found'} end
 if booking[1] ~= ARGV[7] then return {'forbidden'} end
 if booking[3] == 'cancelled' then return {'ok'} end
-local ours = {}
-for _, seat in ipairs(split(booking[2])) do
-  if redis.call('GET', lock_key(seat)) == 'booked:' .. booking_id then
-    redis.call('DEL', lock_key(seat))
-    table.insert(ours, seat)
-  end
-end
-mark_seats(ours, 'a')
+mark_seats(free_locks_holding(split(booking[2]), 'booked:' .. booking_id), 'a')
 redis.call('HSET', booking_key(booking_id), 'status', 'cancelled', 'cancelledAt', now_ms())
 redis.call('SREM', BOOKINGS_KEY, booking_id)
 return {'ok'}

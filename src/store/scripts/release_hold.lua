@@ -9,13 +9,6 @@ local hold = redis.call('HMGET', hold_key(hold_id), 'tokenHash', 'seats', 'statu
 if not hold[1] then return {'not_found'} end
 if hold[1] ~= ARGV[7] then return {'forbidden'} end
 if hold[3] == 'confirmed' then return {'confirmed'} end
-local ours = {}
-for _, seat in ipairs(split(hold[2])) do
-  if redis.call('GET', lock_key(seat)) == 'hold:' .. hold_id then
-    redis.call('DEL', lock_key(seat))
-    table.insert(ours, seat)
-  end
-end
-unindex_holds(ours)
+unindex_holds(free_locks_holding(split(hold[2]), 'hold:' .. hold_id))
 redis.call('HSET', hold_key(hold_id), 'status', 'released')
 return {'ok'}
