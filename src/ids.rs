@@ -6,8 +6,10 @@
 //! booking ids are UUIDs. Anything else (glob characters, hash-tag braces,
 //! spaces, slashes, non-UTF-8 escapes) is refused before it can touch a key.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use percent_encoding::percent_decode_str;
 use uuid::Uuid;
 
 /// The longest event or seat id accepted, in bytes.
@@ -113,24 +115,21 @@ pub fn parse_uuid(raw: &str) -> Option<String> {
         .filter(|canonical| canonical == raw)
 }
 
-/// Decodes `%XX` escapes; the result must be UTF-8.
+/// Decodes `%XX` escapes; the result must be UTF-8. `percent_decode_str`
+/// passes a malformed escape through as text, so every `%` is first checked
+/// to start one: a broken escape is refused as such.
 fn percent_decode(raw: &str) -> Result<String, InvalidId> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(InvalidId::BadEscape)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| InvalidId::BadEscape)?;
-            let byte = u8::from_str_radix(hex, 16).map_err(|_| InvalidId::BadEscape)?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = raw
+        .split('%')
+        .skip(1)
+        .all(|after| after.len() >= 2 && after.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit));
+    if !well_formed {
+        return Err(InvalidId::BadEscape);
     }
-    String::from_utf8(out).map_err(|_| InvalidId::BadEscape)
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(Cow::into_owned)
+        .map_err(|_| InvalidId::BadEscape)
 }
 
 #[cfg(test)]
@@ -148,6 +147,14 @@ mod tests {
     #[test]
     fn decodes_escapes_before_checking() {
         assert_eq!(SeatId::from_path("A%2D1").unwrap().as_str(), "A-1");
+        assert_eq!(SeatId::from_path("%41%2d%31").unwrap().as_str(), "A-1");
+        assert_eq!(SeatId::from_path("%5F").unwrap().as_str(), "_");
+        assert_eq!(
+            EventId::from_path(&"%41".repeat(MAX_ID_LEN))
+                .unwrap()
+                .as_str(),
+            "A".repeat(MAX_ID_LEN)
+        );
         assert!(matches!(
             SeatId::from_path("..%2Fx"),
             Err(InvalidId::BadCharacter(_))
@@ -175,6 +182,20 @@ mod tests {
             ("%", InvalidId::BadEscape),
             ("%4", InvalidId::BadEscape),
             ("%zz", InvalidId::BadEscape),
+            ("%%41", InvalidId::BadEscape),
+            ("A%2", InvalidId::BadEscape),
+            ("A-1%", InvalidId::BadEscape),
+            ("%g1", InvalidId::BadEscape),
+            ("%1g", InvalidId::BadEscape),
+            ("%+1", InvalidId::BadEscape),
+            ("%E2%82", InvalidId::BadEscape),
+            ("%ED%A0%80", InvalidId::BadEscape),
+            ("%2541", bad_char.clone()),
+            ("%00", bad_char.clone()),
+            ("%2F", bad_char.clone()),
+            ("%7B%7D", bad_char.clone()),
+            ("%C3%A9", bad_char.clone()),
+            ("%E2%82%AC", bad_char.clone()),
         ];
         for (raw, why) in cases {
             assert_eq!(SeatId::from_path(raw), Err(why.clone()), "seat {raw:?}");

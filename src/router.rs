@@ -5,6 +5,8 @@
 //! (before any normalisation), so ids reach their validators as sent, and a
 //! path with `.` or `..` segments is refused outright rather than silently
 //! addressing another resource.
+//!
+//! Not spin-sdk's `Router`: it trims `/` at both ends and answers 404/405 in plain text, no `Allow`.
 
 use spin_sdk::http::{Request, Response};
 

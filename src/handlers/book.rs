@@ -5,7 +5,7 @@
 use serde::Serialize;
 use spin_sdk::http::{Request, Response};
 
-use super::bookings::NewBooking;
+use super::new_booking::NewBooking;
 use super::{answer_response, idempotency, respond, seat_refusal, with_store};
 use crate::body;
 use crate::idempotency::seal;

@@ -1,21 +1,18 @@
 //! Bookings: book named seats directly (all or nothing), then read or
 //! cancel the booking with its secret token.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
-use uuid::Uuid;
 
-use super::holds::{seat_list, SEATS_PLACEHOLDER};
+use super::new_booking::NewBooking;
+use super::seat_list::seat_list;
 use super::{
     answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
 };
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body;
-use crate::idempotency::{seal, Idempotency};
-use crate::ids::EventId;
 use crate::response::{self, Problem};
-use crate::store::AnswerArgs;
 use crate::time::rfc3339;
 use crate::token::{self, same_secret};
 
@@ -25,65 +22,6 @@ use crate::token::{self, same_secret};
 pub struct CreateBooking {
     /// The seats to book, all or nothing.
     pub seats: Vec<String>,
-}
-
-/// A booking about to be made, by direct booking or by confirming a hold:
-/// its id, its secret token, and the 201 answer the store keeps for it.
-pub struct NewBooking {
-    /// The new booking's id.
-    pub id: String,
-    /// Its secret token, shown once in the 201.
-    pub token: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BookedView<'a> {
-    booking_id: &'a str,
-    booking_token: &'a str,
-    event_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hold_id: Option<&'a str>,
-    seats: &'a str,
-    status: &'static str,
-}
-
-impl NewBooking {
-    /// A fresh id and token.
-    pub fn generate() -> NewBooking {
-        NewBooking {
-            id: Uuid::new_v4().to_string(),
-            token: token::generate(),
-        }
-    }
-
-    /// The hash the store keeps in place of the token.
-    pub fn token_hash(&self) -> String {
-        token::hash(&self.token)
-    }
-
-    /// The 201 answer, with the seats left for the script to fill in.
-    pub fn answer<'a>(
-        &self,
-        idempotency: Option<&'a Idempotency>,
-        event: &EventId,
-        hold_id: Option<&str>,
-    ) -> AnswerArgs<'a> {
-        let view = BookedView {
-            booking_id: &self.id,
-            booking_token: &seal(idempotency, &self.token),
-            event_id: event.as_str(),
-            hold_id,
-            seats: SEATS_PLACEHOLDER,
-            status: "booked",
-        };
-        AnswerArgs {
-            idempotency,
-            status: 201,
-            location: format!("/api/events/{event}/bookings/{}", self.id),
-            body: serde_json::to_string(&view).unwrap_or_default(),
-        }
-    }
 }
 
 /// 404 for a booking that does not exist.

@@ -2,13 +2,12 @@
 //! available for a TTL, all or nothing; confirm with the token to book;
 //! release with the token to free them; expiry frees them by itself.
 
-use std::collections::HashSet;
-
 use serde::{Deserialize, Serialize};
 use spin_sdk::http::{Request, Response};
 use uuid::Uuid;
 
-use super::bookings::NewBooking;
+use super::new_booking::NewBooking;
+use super::seat_list::seat_list;
 use super::{
     answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
     MAX_SEATS_PER_REQUEST,
@@ -16,10 +15,9 @@ use super::{
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body::{self, invalid_body};
 use crate::idempotency::seal;
-use crate::ids::SeatId;
 use crate::response::Problem;
 use crate::store::holds::{HoldRequest, NewHold};
-use crate::store::AnswerArgs;
+use crate::store::{AnswerArgs, SEATS_PLACEHOLDER};
 use crate::time::{now_millis, rfc3339};
 use crate::token;
 
@@ -62,34 +60,6 @@ struct HoldView<'a> {
     seats: &'a str,
     expires_at: String,
     ttl_seconds: u64,
-}
-
-/// Where the scripts write the seats they chose.
-pub const SEATS_PLACEHOLDER: &str = "%SEATS%";
-
-/// Checks a list of seat ids from a body: 1 to 100, valid, no duplicates.
-pub fn seat_list(seats: &[String]) -> Result<Vec<SeatId>, Problem> {
-    if seats.is_empty() || seats.len() > MAX_SEATS_PER_REQUEST {
-        return Err(invalid_body("seats must list 1 to 100 seat ids"));
-    }
-    let mut seen = HashSet::new();
-    seats
-        .iter()
-        .map(|s| {
-            let seat = SeatId::new(s).map_err(|why| {
-                Problem::new(
-                    400,
-                    "invalid_seat_id",
-                    "Invalid seat id",
-                    format!("seat id {s:?} is not valid: {why}"),
-                )
-            })?;
-            if !seen.insert(seat.clone()) {
-                return Err(invalid_body(&format!("seat {seat} is listed twice")));
-            }
-            Ok(seat)
-        })
-        .collect()
 }
 
 fn hold_request(input: &CreateHold) -> Result<HoldRequest, Problem> {
@@ -255,16 +225,6 @@ mod tests {
     }
 
     #[test]
-    fn seat_lists_are_checked() {
-        assert_eq!(seat_list(&strings(&["A-1", "A-2"])).unwrap().len(), 2);
-        assert!(seat_list(&[]).is_err());
-        assert!(seat_list(&strings(&["A-1", "A-1"])).is_err());
-        assert!(seat_list(&strings(&["A-1", "{x}"])).is_err());
-        let many: Vec<String> = (1..=101).map(|n| format!("A-{n}")).collect();
-        assert!(seat_list(&many).is_err());
-    }
-
-    #[test]
     fn hold_requests_take_exactly_one_kind() {
         let both = CreateHold {
             seats: Some(strings(&["A-1"])),
@@ -296,12 +256,5 @@ mod tests {
                 adjacent: true
             }
         );
-    }
-
-    #[test]
-    fn the_seats_placeholder_survives_json_rendering() {
-        let json =
-            serde_json::to_string(&serde_json::json!({ "seats": SEATS_PLACEHOLDER })).unwrap();
-        assert!(json.contains("\"%SEATS%\""));
     }
 }

@@ -1,13 +1,17 @@
 //! One module per resource; each handler is a plain function from request
-//! data to a response. The helpers here are the steps every handler shares.
+//! data to a response. The helpers here are the steps every handler shares;
+//! what only some resource handlers share has a module of its own
+//! (`new_booking`, `seat_list`), so no handler module imports another.
 
 pub mod book;
 pub mod bookings;
 pub mod events;
 pub mod health;
 pub mod holds;
+pub mod new_booking;
 pub mod openapi;
 pub mod page;
+pub mod seat_list;
 pub mod version;
 
 use spin_sdk::http::{Request, Response};

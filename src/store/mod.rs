@@ -100,9 +100,13 @@ impl Store {
     }
 }
 
+/// Where an answer's body leaves the seats for the script to fill in: the
+/// seats a script chose are known only inside it (`event_prelude.lua`).
+pub const SEATS_PLACEHOLDER: &str = "%SEATS%";
+
 /// The answer a state-changing script stores and returns (its ARGV[1..5]):
-/// rendered by the component before the change, with `"%SEATS%"` where
-/// the script fills in seats it chose.
+/// rendered by the component before the change, with `"%SEATS%"`
+/// ([`SEATS_PLACEHOLDER`]) where the script fills in seats it chose.
 #[derive(Debug, Clone)]
 pub struct AnswerArgs<'a> {
     /// The request's idempotency key, if it sent one.
@@ -272,4 +276,17 @@ fn arg(text: impl Into<String>) -> RedisParameter {
 /// The error for a reply our own scripts and commands should never produce.
 fn unexpected(command: &str, reply: &[RedisResult]) -> StoreError {
     StoreError::Unavailable(format!("unexpected reply to {command}: {reply:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seats_placeholder_survives_json_rendering() {
+        // event_prelude.lua looks for the quoted placeholder in the body.
+        let json =
+            serde_json::to_string(&serde_json::json!({ "seats": SEATS_PLACEHOLDER })).unwrap();
+        assert!(json.contains("\"%SEATS%\""));
+    }
 }
