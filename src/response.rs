@@ -96,6 +96,21 @@ impl Problem {
         .with_header("retry-after", RETRY_AFTER_SECONDS.to_string())
     }
 
+    /// 503 when a change was made but too few replicas acknowledged it in
+    /// time (`redis_replica_acks`): not confirmed, because a failover could
+    /// still lose it. A retry with the same Idempotency-Key is safe.
+    pub fn not_replicated() -> Problem {
+        Problem::new(
+            503,
+            "not_replicated",
+            "Not yet replicated",
+            "the change could not be confirmed on enough replicas; retry with the same \
+             Idempotency-Key"
+                .to_owned(),
+        )
+        .with_header("retry-after", RETRY_AFTER_SECONDS.to_string())
+    }
+
     /// 500 when the deployment is misconfigured (for example the Redis address
     /// is not in `allowed_outbound_hosts`). Retrying will not help.
     pub fn misconfigured(detail: &str) -> Problem {

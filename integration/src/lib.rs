@@ -1,13 +1,17 @@
 //! The integration test harness: a real `redis-server` on a free loopback
-//! port, the built component running in the project's host over real HTTP,
-//! and small HTTP and Redis helpers. No mocks anywhere.
+//! port, the built component served by real `spin up` over real HTTP (see
+//! [`Spin`]), and small HTTP and Redis helpers. No mocks anywhere.
 //!
-//! The component (`target/wasm32-wasip1/release/seat_booking.wasm`) and the
-//! host (`target/release/spin-host`) must be built first; `scripts/test.sh`
-//! does that.
+//! [`Spin`] builds the component itself (once per test process) with the
+//! manifest's build command, so `cargo test -p integration` needs nothing
+//! built beforehand.
+
+pub mod ha;
+mod spin;
+
+pub use spin::{spin_bin, Spin};
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -22,7 +26,7 @@ pub fn root() -> &'static Path {
         .expect("the integration crate sits inside the project")
 }
 
-/// The admin token the test hosts are started with.
+/// The admin token [`Spin::start`] configures.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// An event script as the component sends it: the shared prelude followed
@@ -74,6 +78,21 @@ impl RedisServer {
     /// Starts a throw-away redis-server (no persistence) on a free port.
     pub fn start() -> RedisServer {
         RedisServer::start_with(&[])
+    }
+
+    /// Starts a replica of `self` (a fresh server with `--replicaof`) and
+    /// waits until its replication link is up.
+    pub fn start_replica(&self) -> RedisServer {
+        let port = self.port.to_string();
+        let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port]);
+        let mut conn = replica.client();
+        wait_until(Duration::from_secs(10), "the replica's link", || {
+            redis::cmd("INFO")
+                .arg("replication")
+                .query::<String>(&mut conn)
+                .is_ok_and(|i| i.contains("master_link_status:up"))
+        });
+        replica
     }
 
     /// Starts one with extra command-line options, e.g. `["--requirepass", "pw"]`.
@@ -276,12 +295,40 @@ fn pump(mut from: TcpStream, mut to: TcpStream, stall: Option<Arc<Mutex<Option<D
     let _ = to.shutdown(std::net::Shutdown::Both);
 }
 
+/// One command Redis reported through `MONITOR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorLine {
+    /// Who ran it: a client's `ip:port`, or `lua` for a command a script
+    /// ran inside Redis (not a round trip).
+    pub source: String,
+    /// The command name, upper-cased.
+    pub command: String,
+}
+
+impl MonitorLine {
+    /// Parses `1700000000.123456 [0 127.0.0.1:5000] "SET" "k" ...`.
+    fn parse(line: &str) -> Option<MonitorLine> {
+        let (_, rest) = line.split_once('[')?;
+        let (bracket, rest) = rest.split_once(']')?;
+        let source = bracket.split_whitespace().nth(1)?.to_owned();
+        let command = rest.split('"').nth(1)?.to_ascii_uppercase();
+        Some(MonitorLine { source, command })
+    }
+
+    /// Whether a script ran it inside Redis.
+    pub fn in_script(&self) -> bool {
+        self.source == "lua"
+    }
+}
+
 /// Records the commands clients send to Redis, through `MONITOR`: each
-/// line is one round trip. Commands a Lua script runs inside Redis are not
-/// round trips and are left out, and so are the harness's own `INFO` and
-/// `ECHO` calls.
+/// line from a client is one round trip. Its own marker connection is left
+/// out of everything it reports.
 pub struct RedisMonitor {
     lines: Arc<Mutex<Vec<String>>>,
+    /// A connection kept open for markers, so taking lines opens none.
+    marker: Mutex<BufReader<TcpStream>>,
+    marker_source: String,
     port: u16,
 }
 
@@ -303,20 +350,23 @@ impl RedisMonitor {
                 line.clear();
             }
         });
+        let marker = TcpStream::connect(("127.0.0.1", redis.port)).expect("connect for markers");
+        let marker_source = marker.local_addr().expect("marker address").to_string();
         RedisMonitor {
             lines,
+            marker: Mutex::new(BufReader::new(marker)),
+            marker_source,
             port: redis.port,
         }
     }
 
-    /// The commands clients sent since the last call, upper-cased, in order.
-    pub fn take(&self) -> Vec<String> {
-        // A marker sent through a second connection shows when every earlier line has arrived.
-        let marker = format!("monitor-marker-{}", free_port());
-        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{}", self.port))
-            .and_then(|c| c.get_connection())
-            .expect("connect for marker");
-        let _: String = redis::cmd("ECHO").arg(&marker).query(&mut conn).unwrap();
+    /// Every command Redis ran since the last call, clients' and scripts',
+    /// in order.
+    pub fn take_lines(&self) -> Vec<MonitorLine> {
+        // A marker sent through the marker connection shows when every
+        // earlier line has arrived.
+        let marker = format!("monitor-marker-{}-{}", self.port, free_port());
+        self.send_marker(&marker);
         wait_until(Duration::from_secs(5), "the monitor marker", || {
             self.lines
                 .lock()
@@ -327,123 +377,132 @@ impl RedisMonitor {
         let lines = std::mem::take(&mut *self.lines.lock().unwrap());
         lines
             .iter()
-            .filter(|l| !l.contains(" lua]"))
-            .filter_map(|l| l.split('"').nth(1))
-            .map(str::to_ascii_uppercase)
-            .filter(|c| c != "INFO" && c != "ECHO")
-            .collect()
-    }
-}
-
-/// The project's host serving the built component, killed on drop.
-pub struct Host {
-    /// The address it listens on.
-    pub addr: SocketAddr,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Host {
-    /// Serves `spin.toml` with Redis variables pointing at `redis`.
-    pub fn start(redis: &RedisServer) -> Host {
-        Host::start_for(redis, &[])
-    }
-
-    /// Like [`Host::start`], with the host printing a `spin-host call:` line
-    /// per variable lookup and Redis `open` (see [`Host::calls`]).
-    pub fn start_traced(redis: &RedisServer) -> Host {
-        Host::start_for(redis, &[("SPIN_HOST_TRACE_CALLS", "1")])
-    }
-
-    fn start_for(redis: &RedisServer, extra: &[(&str, &str)]) -> Host {
-        let host_port = format!("127.0.0.1:{}", redis.port);
-        let mut env = vec![
-            ("SPIN_VARIABLE_REDIS_ADDRESS", redis.url()),
-            ("SPIN_VARIABLE_REDIS_HOST", host_port),
-            ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
-        ];
-        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Host::start_with(&env)
-    }
-
-    /// The host calls traced so far (`variables.get <name>`, `redis.open`).
-    pub fn calls(&self) -> Vec<String> {
-        self.log()
-            .lines()
-            .filter_map(|l| l.strip_prefix("spin-host call: "))
-            .map(str::to_owned)
+            .filter_map(|l| MonitorLine::parse(l))
+            .filter(|l| l.source != self.marker_source)
             .collect()
     }
 
-    /// Serves `spin.toml` with the given extra environment.
-    pub fn start_with(env: &[(&str, &str)]) -> Host {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = output_dir().join(format!("host-{port}.log"));
-        let out = File::create(&log).expect("create host log");
-        let err = out.try_clone().expect("clone host log");
-        let bin = root().join("target/release/spin-host");
-        let child = Command::new(&bin)
-            .current_dir(root())
-            .args(["up", "--from", "spin.toml"])
-            .args(["--runtime-config-file", "runtime-config.toml"])
-            .args(["--listen", &addr.to_string()])
-            .envs(env.iter().copied())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {} (run scripts/test.sh): {e}", bin.display()));
-        let mut host = Host { addr, child, log };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Ok(Some(status)) = host.child.try_wait() {
-                panic!("the host exited with {status}:\n{}", host.log());
-            }
-            if get(&host.url("/api/version")).status == 200 {
-                return host;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "host never served:\n{}",
-                host.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+    fn send_marker(&self, marker: &str) {
+        let mut conn = self.marker.lock().unwrap();
+        let request = format!("*2\r\n$4\r\nECHO\r\n${}\r\n{marker}\r\n", marker.len());
+        conn.get_mut()
+            .write_all(request.as_bytes())
+            .expect("send the monitor marker");
+        // The reply: `$<len>` then the marker itself.
+        for _ in 0..2 {
+            let mut line = String::new();
+            conn.read_line(&mut line).expect("read the marker reply");
         }
     }
 
-    /// The full URL of `path` on this host.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+    /// The commands clients sent since the last call, upper-cased, in
+    /// order, without commands scripts ran and without `INFO` (the
+    /// harness reads counters with it).
+    pub fn take(&self) -> Vec<String> {
+        self.take_lines()
+            .into_iter()
+            .filter(|l| !l.in_script() && l.command != "INFO")
+            .map(|l| l.command)
+            .collect()
     }
 
-    /// The host's process id, for reading its memory use.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Resident memory of the host process, in KiB (from `/proc`).
-    pub fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            })
-            .unwrap_or(0)
-    }
-
-    /// Everything the host and the component printed so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+    /// Runs `request` and reports what it cost in Redis, from what Redis
+    /// itself saw: new connections (`total_connections_received`) and the
+    /// commands each client connection sent (`MONITOR`), cross-checked
+    /// against `INFO commandstats`, which counts every command including
+    /// those run inside scripts, so a command `MONITOR` missed fails here.
+    pub fn cost_of<T>(&self, redis: &RedisServer, request: impl FnOnce() -> T) -> (T, RedisCost) {
+        let mut counters = redis.client();
+        let counters_source = client_address(&mut counters);
+        self.take_lines();
+        let before = RedisCounters::read(&mut counters);
+        let out = request();
+        let after = RedisCounters::read(&mut counters);
+        let lines: Vec<MonitorLine> = self
+            .take_lines()
+            .into_iter()
+            .filter(|l| l.source != counters_source)
+            .collect();
+        let (calls, connections) = after.since(&before);
+        assert_eq!(
+            by_command_name(&calls),
+            count_commands(&lines),
+            "INFO commandstats and MONITOR disagree: {lines:?}"
+        );
+        (out, RedisCost::new(connections, lines))
     }
 }
 
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The `ip:port` Redis knows `conn` by (`CLIENT INFO`'s `addr=`).
+fn client_address(conn: &mut redis::Connection) -> String {
+    let info: String = redis::cmd("CLIENT")
+        .arg("INFO")
+        .query(conn)
+        .expect("CLIENT INFO");
+    info.split_whitespace()
+        .find_map(|f| f.strip_prefix("addr="))
+        .expect("addr= in CLIENT INFO")
+        .to_owned()
+}
+
+/// commandstats counts keyed by command name (`client|info` counts as
+/// `client`), lower-case, without `replconf`: replicas send it on their
+/// replication link (acknowledgements), which `MONITOR` does not show.
+fn by_command_name(calls: &HashMap<String, u64>) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    for (name, n) in calls {
+        let base = name.split('|').next().unwrap_or(name).to_ascii_lowercase();
+        if base != "replconf" {
+            *out.entry(base).or_insert(0) += n;
+        }
+    }
+    out
+}
+
+/// How often each command occurs in `lines`, lower-case like commandstats.
+fn count_commands(lines: &[MonitorLine]) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    for line in lines {
+        *out.entry(line.command.to_ascii_lowercase()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// What one request cost in Redis (see [`RedisMonitor::cost_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisCost {
+    /// Connections Redis accepted meanwhile.
+    pub connections: u64,
+    /// The commands each client connection sent (round trips), in order,
+    /// one entry per connection that sent any.
+    pub sent: Vec<Vec<String>>,
+    /// The commands scripts ran inside Redis.
+    pub in_scripts: Vec<String>,
+}
+
+impl RedisCost {
+    fn new(connections: u64, lines: Vec<MonitorLine>) -> RedisCost {
+        let mut sources: Vec<String> = Vec::new();
+        let mut sent: Vec<Vec<String>> = Vec::new();
+        let mut in_scripts = Vec::new();
+        for line in lines {
+            if line.in_script() {
+                in_scripts.push(line.command);
+                continue;
+            }
+            match sources.iter().position(|s| *s == line.source) {
+                Some(i) => sent[i].push(line.command),
+                None => {
+                    sources.push(line.source);
+                    sent.push(vec![line.command]);
+                }
+            }
+        }
+        RedisCost {
+            connections,
+            sent,
+            in_scripts,
+        }
     }
 }
 
@@ -579,10 +638,6 @@ pub fn raw_with_body(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Answer {
-    let mut stream = TcpStream::connect(addr).expect("connect to host");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
     let mut request = Vec::new();
     request.extend_from_slice(method.as_bytes());
     request.push(b' ');
@@ -599,7 +654,18 @@ pub fn raw_with_body(
         .as_bytes(),
     );
     request.extend_from_slice(body);
-    stream.write_all(&request).expect("send request");
+    raw_request(addr, &request)
+}
+
+/// Sends `request` exactly as given (request line, headers and body, any
+/// bytes at all) on a new connection and reads the answer until the server
+/// closes it, for requests no HTTP client library would send.
+pub fn raw_request(addr: SocketAddr, request: &[u8]) -> Answer {
+    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).expect("send request");
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).expect("read response");
     parse_response(&bytes)

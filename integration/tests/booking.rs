@@ -1,12 +1,12 @@
-//! `POST /api/book/{seatId}` end to end: the built component in the host,
-//! a real redis-server, real HTTP.
+//! `POST /api/book/{seatId}` end to end: the built component under real
+//! `spin up`, a real redis-server, real HTTP.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use integration::{post, raw, send, Host, RedisCounters, RedisMonitor, RedisServer};
+use integration::{post, raw, send, RedisCounters, RedisMonitor, RedisServer, Spin};
 use redis::Commands;
 
 const DEFAULT_BOOKINGS: &str = "bookings:{default}";
@@ -18,9 +18,9 @@ fn lock_key(seat: &str) -> String {
 #[test]
 fn first_caller_books_then_everyone_gets_seat_booked() {
     let redis = RedisServer::start();
-    let host = Host::start(&redis);
+    let spin = Spin::start(&redis);
 
-    let first = post(&host.url("/api/book/1"));
+    let first = post(&spin.url("/api/book/1"));
     assert_eq!(
         first.status,
         201,
@@ -38,7 +38,7 @@ fn first_caller_books_then_everyone_gets_seat_booked() {
         Some(format!("/api/events/default/bookings/{booking_id}").as_str())
     );
 
-    let again = post(&host.url("/api/book/1"));
+    let again = post(&spin.url("/api/book/1"));
     again.assert_problem(409, "seat_booked");
     assert_eq!(again.json()["seatId"], "1");
 
@@ -56,15 +56,15 @@ fn first_caller_books_then_everyone_gets_seat_booked() {
 #[test]
 fn sixty_four_clients_racing_for_one_seat_get_exactly_one_booking() {
     let redis = RedisServer::start();
-    let host = Arc::new(Host::start(&redis));
+    let spin = Arc::new(Spin::start(&redis));
     let clients = 64;
     let barrier = Arc::new(Barrier::new(clients));
     let answers: Vec<_> = (0..clients)
         .map(|_| {
-            let (host, barrier) = (host.clone(), barrier.clone());
+            let (spin, barrier) = (spin.clone(), barrier.clone());
             thread::spawn(move || {
                 barrier.wait();
-                post(&host.url("/api/book/42"))
+                post(&spin.url("/api/book/42"))
             })
         })
         .collect::<Vec<_>>()
@@ -87,16 +87,61 @@ fn sixty_four_clients_racing_for_one_seat_get_exactly_one_booking() {
     assert_eq!(marker, format!("booked:{winner_id}"));
 }
 
+/// Two `spin up` instances on one Redis, as a scaled-out deployment runs:
+/// clients spread over both race for one seat, and Redis alone decides.
+#[test]
+fn clients_racing_through_two_spin_instances_get_exactly_one_booking() {
+    let redis = RedisServer::start();
+    let instances = Arc::new([Spin::start(&redis), Spin::start(&redis)]);
+    let clients = 32;
+    let barrier = Arc::new(Barrier::new(clients));
+    let answers: Vec<_> = (0..clients)
+        .map(|c| {
+            let (instances, barrier) = (instances.clone(), barrier.clone());
+            thread::spawn(move || {
+                let url = instances[c % 2].url("/api/book/twin");
+                barrier.wait();
+                (c % 2, post(&url))
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+
+    let created: Vec<_> = answers.iter().filter(|(_, a)| a.status == 201).collect();
+    assert_eq!(created.len(), 1, "exactly one winner over both instances");
+    for (instance, loser) in answers.iter().filter(|(_, a)| a.status != 201) {
+        assert_eq!(loser.status, 409, "instance {instance}");
+        let code = loser.json()["code"].as_str().unwrap().to_owned();
+        assert!(
+            code == "seat_booked" || code == "seat_locked",
+            "instance {instance}: {code}"
+        );
+    }
+    let winner_id = created[0].1.json()["bookingId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut r = redis.client();
+    let stored: HashSet<String> = r.smembers(DEFAULT_BOOKINGS).unwrap();
+    assert_eq!(stored, HashSet::from([winner_id.clone()]));
+    // The loser instance sees the winner's booking too: the state is Redis.
+    for spin in instances.iter() {
+        post(&spin.url("/api/book/twin")).assert_problem(409, "seat_booked");
+    }
+}
+
 #[test]
 fn two_thousand_requests_over_two_hundred_seats_book_each_seat_once() {
     let redis = RedisServer::start();
-    let host = Arc::new(Host::start(&redis));
+    let spin = Arc::new(Spin::start(&redis));
     let (clients, requests, seats) = (32, 2000, 200);
     let created = Arc::new(Mutex::new(HashMap::<String, Vec<String>>::new()));
     let others = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..clients)
         .map(|c| {
-            let (host, created, others) = (host.clone(), created.clone(), others.clone());
+            let (spin, created, others) = (spin.clone(), created.clone(), others.clone());
             thread::spawn(move || {
                 let agent = integration::client();
                 for i in (c..requests).step_by(clients) {
@@ -104,7 +149,7 @@ fn two_thousand_requests_over_two_hundred_seats_book_each_seat_once() {
                     let a = send(
                         &agent,
                         "POST",
-                        &host.url(&format!("/api/book/{seat}")),
+                        &spin.url(&format!("/api/book/{seat}")),
                         None,
                     );
                     if a.status == 201 {
@@ -144,7 +189,7 @@ fn two_thousand_requests_over_two_hundred_seats_book_each_seat_once() {
 #[test]
 fn a_crashed_callers_lock_blocks_the_seat_until_its_ttl_passes() {
     let redis = RedisServer::start();
-    let host = Host::start(&redis);
+    let spin = Spin::start(&redis);
     let mut r = redis.client();
     let _: () = redis::cmd("SET")
         .arg(lock_key("7"))
@@ -154,21 +199,21 @@ fn a_crashed_callers_lock_blocks_the_seat_until_its_ttl_passes() {
         .query(&mut r)
         .unwrap();
 
-    post(&host.url("/api/book/7")).assert_problem(409, "seat_locked");
+    post(&spin.url("/api/book/7")).assert_problem(409, "seat_locked");
     let stored: HashSet<String> = r.smembers(DEFAULT_BOOKINGS).unwrap();
     assert!(stored.is_empty());
 
     integration::wait_until(Duration::from_secs(5), "the crashed lock to expire", || {
         !r.exists::<_, bool>(lock_key("7")).unwrap()
     });
-    let after = post(&host.url("/api/book/7"));
+    let after = post(&spin.url("/api/book/7"));
     assert_eq!(after.status, 201);
 }
 
 #[test]
 fn bad_seat_ids_get_400_and_never_reach_redis() {
     let redis = RedisServer::start();
-    let host = Host::start(&redis);
+    let spin = Spin::start(&redis);
     let mut r = redis.client();
     let before = RedisCounters::read(&mut r);
 
@@ -187,7 +232,7 @@ fn bad_seat_ids_get_400_and_never_reach_redis() {
         b"/api/book/seat%",
     ];
     for target in targets {
-        let answer = raw(host.addr, "POST", target);
+        let answer = raw(spin.addr, "POST", target);
         assert_eq!(
             answer.status,
             400,
@@ -199,10 +244,10 @@ fn bad_seat_ids_get_400_and_never_reach_redis() {
         assert!(!answer.json()["detail"].as_str().unwrap().is_empty());
     }
     // A path with dot segments never reaches a handler.
-    raw(host.addr, "POST", b"/api/book/../x").assert_problem(400, "invalid_path");
+    raw(spin.addr, "POST", b"/api/book/../x").assert_problem(400, "invalid_path");
     // A raw space is not valid HTTP: the server refuses the request line
     // before any component runs (Spin's HTTP layer does the same).
-    assert_eq!(raw(host.addr, "POST", b"/api/book/a b").status, 400);
+    assert_eq!(raw(spin.addr, "POST", b"/api/book/a b").status, 400);
 
     let (calls, connections) = RedisCounters::read(&mut r).since(&before);
     assert!(calls.is_empty(), "no Redis command ran: {calls:?}");
@@ -211,46 +256,55 @@ fn bad_seat_ids_get_400_and_never_reach_redis() {
     assert!(keys.is_empty(), "{keys:?}");
 }
 
-/// The round-trip budget that makes the service fast on Spin: one
-/// connection, one `SET` and one `EVAL` for a booking; one `SET` alone for
-/// a seat already sold or locked; and one variable lookup.
+/// The round-trip budget that makes the service fast on Spin, counted by
+/// Redis itself: one connection (Spin opens one per `open`), then one `SET`
+/// and one `EVAL` for a booking; one `SET` alone for a seat already sold or
+/// locked.
 #[test]
 fn one_booking_costs_one_connection_one_set_and_one_eval() {
-    let redis = RedisServer::start();
-    let host = Host::start_traced(&redis);
-    let mut r = redis.client();
-    let _: () = r.set_ex(lock_key("B2"), "someone-else", 30).unwrap();
-    let monitor = RedisMonitor::start(&redis);
+    // With redis_replica_acks=1 a booking adds exactly one WAIT; a refusal
+    // writes nothing and waits for nothing.
+    for acks in ["0", "1"] {
+        let redis = RedisServer::start();
+        let _replica = (acks == "1").then(|| redis.start_replica());
+        let spin = Spin::start_on(&redis, &[("SPIN_VARIABLE_REDIS_REPLICA_ACKS", acks)]);
+        let mut r = redis.client();
+        let _: () = r.set_ex(lock_key("B2"), "someone-else", 30).unwrap();
+        let monitor = RedisMonitor::start(&redis);
 
-    let cases = [
-        ("B1", 201, vec!["SET", "EVAL"]),
-        ("B1", 409, vec!["SET"]),
-        ("B2", 409, vec!["SET"]),
-    ];
-    for (seat, status, commands) in cases {
-        let before = RedisCounters::read(&mut r);
-        let calls_before = host.calls().len();
-        assert_eq!(post(&host.url(&format!("/api/book/{seat}"))).status, status);
-        let (_, connections) = RedisCounters::read(&mut r).since(&before);
-        assert_eq!(connections, 1, "one connection per request");
-        assert_eq!(monitor.take(), commands, "seat {seat}");
-        assert_eq!(
-            host.calls()[calls_before..],
-            ["variables.get redis_address", "redis.open"],
-            "one variable lookup and one open"
-        );
+        let booked = if acks == "1" {
+            vec!["SET", "EVAL", "WAIT"]
+        } else {
+            vec!["SET", "EVAL"]
+        };
+        let cases = [
+            ("B1", 201, booked),
+            ("B1", 409, vec!["SET"]),
+            ("B2", 409, vec!["SET"]),
+        ];
+        for (seat, status, commands) in cases {
+            let (answer, cost) =
+                monitor.cost_of(&redis, || post(&spin.url(&format!("/api/book/{seat}"))));
+            assert_eq!(answer.status, status, "seat {seat}, acks {acks}");
+            assert_eq!(cost.connections, 1, "one connection per request: {cost:?}");
+            assert_eq!(
+                cost.sent,
+                [commands],
+                "seat {seat}, acks {acks}: the round trips"
+            );
+        }
     }
 }
 
 #[test]
 fn unknown_routes_and_methods_get_problem_answers() {
     let redis = RedisServer::start();
-    let host = Host::start(&redis);
-    integration::get(&host.url("/nope")).assert_problem(404, "not_found");
-    let wrong = integration::get(&host.url("/api/book/1"));
+    let spin = Spin::start(&redis);
+    integration::get(&spin.url("/nope")).assert_problem(404, "not_found");
+    let wrong = integration::get(&spin.url("/api/book/1"));
     wrong.assert_problem(405, "method_not_allowed");
     assert_eq!(wrong.header("allow"), Some("POST"));
-    let health = integration::get(&host.url("/health"));
+    let health = integration::get(&spin.url("/health"));
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["redis"], "ok");
 }

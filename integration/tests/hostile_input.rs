@@ -3,17 +3,17 @@
 //! missing admin credentials. Every case gets a clear 4xx problem answer,
 //! and nothing a client sends reaches Redis as a key unchecked.
 
-use integration::{client, raw, send_with, Answer, Host, RedisServer, ADMIN_TOKEN};
+use integration::{client, raw, send_with, Answer, RedisServer, Spin, ADMIN_TOKEN};
 use redis::Commands;
 use serde_json::{json, Value};
 
-fn call(host: &Host, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
-    send_with(&client(), method, &host.url(path), headers, Some(body))
+fn call(spin: &Spin, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    send_with(&client(), method, &spin.url(path), headers, Some(body))
 }
 
-fn json_call(host: &Host, method: &str, path: &str, body: &Value) -> Answer {
+fn json_call(spin: &Spin, method: &str, path: &str, body: &Value) -> Answer {
     call(
-        host,
+        spin,
         method,
         path,
         &[("content-type", "application/json")],
@@ -21,10 +21,10 @@ fn json_call(host: &Host, method: &str, path: &str, body: &Value) -> Answer {
     )
 }
 
-fn admin(host: &Host, body: &Value) -> Answer {
+fn admin(spin: &Spin, body: &Value) -> Answer {
     let auth = format!("Bearer {ADMIN_TOKEN}");
     call(
-        host,
+        spin,
         "POST",
         "/api/events",
         &[
@@ -35,15 +35,15 @@ fn admin(host: &Host, body: &Value) -> Answer {
     )
 }
 
-fn start_with_event() -> (RedisServer, Host) {
+fn start_with_event() -> (RedisServer, Spin) {
     let redis = RedisServer::start();
-    let host = Host::start(&redis);
+    let spin = Spin::start(&redis);
     let created = admin(
-        &host,
+        &spin,
         &json!({ "id": "gala", "name": "Gala", "rows": [{"label": "A", "seats": 20}] }),
     );
     assert_eq!(created.status, 201);
-    (redis, host)
+    (redis, spin)
 }
 
 /// Every key in Redis is one the component's key layout allows.
@@ -62,7 +62,7 @@ fn assert_only_well_formed_keys(redis: &RedisServer) {
 
 #[test]
 fn malformed_oversized_and_mistyped_bodies_get_clear_4xx() {
-    let (redis, host) = start_with_event();
+    let (redis, spin) = start_with_event();
     let holds = "/api/events/gala/holds";
     let nested = "[".repeat(5000) + &"]".repeat(5000);
     let thousands: Vec<String> = (0..5000).map(|n| format!("A-{n}")).collect();
@@ -195,7 +195,7 @@ fn malformed_oversized_and_mistyped_bodies_get_clear_4xx() {
         } else {
             vec![("content-type", content_type)]
         };
-        let a = call(&host, "POST", holds, &headers, &body);
+        let a = call(&spin, "POST", holds, &headers, &body);
         assert_eq!(
             a.status,
             status,
@@ -207,7 +207,7 @@ fn malformed_oversized_and_mistyped_bodies_get_clear_4xx() {
     }
     // No Content-Type at all.
     integration::raw_with_body(
-        host.addr,
+        spin.addr,
         "POST",
         holds.as_bytes(),
         &[],
@@ -219,7 +219,7 @@ fn malformed_oversized_and_mistyped_bodies_get_clear_4xx() {
 
 #[test]
 fn hostile_ids_and_headers_are_refused_before_redis() {
-    let (redis, host) = start_with_event();
+    let (redis, spin) = start_with_event();
     let targets: Vec<(&[u8], &str)> = vec![
         (b"/api/events/*", "invalid_event_id"),
         (b"/api/events/%7Bgala%7D/seats", "invalid_event_id"),
@@ -238,7 +238,7 @@ fn hostile_ids_and_headers_are_refused_before_redis() {
         } else {
             "GET"
         };
-        let a = raw(host.addr, method, target);
+        let a = raw(spin.addr, method, target);
         let status = if code == "event_not_found" { 404 } else { 400 };
         assert_eq!(
             a.status,
@@ -255,7 +255,7 @@ fn hostile_ids_and_headers_are_refused_before_redis() {
     }
     let long_key = "k".repeat(256);
     let a = call(
-        &host,
+        &spin,
         "POST",
         "/api/book/K1",
         &[("idempotency-key", long_key.as_str())],
@@ -268,7 +268,7 @@ fn hostile_ids_and_headers_are_refused_before_redis() {
 #[test]
 fn admin_endpoints_refuse_missing_wrong_and_unconfigured_tokens() {
     let redis = RedisServer::start();
-    let host = Host::start(&redis);
+    let spin = Spin::start(&redis);
     let body = json!({ "id": "e1", "name": "E", "rows": [{"label": "A", "seats": 1}] }).to_string();
     let cases = [
         (vec![], 401, "unauthorized"),
@@ -296,14 +296,14 @@ fn admin_endpoints_refuse_missing_wrong_and_unconfigured_tokens() {
     ];
     for (mut headers, status, code) in cases {
         headers.push(("content-type", "application/json"));
-        call(&host, "POST", "/api/events", &headers, body.as_bytes()).assert_problem(status, code);
+        call(&spin, "POST", "/api/events", &headers, body.as_bytes()).assert_problem(status, code);
     }
     let mut r = redis.client();
     assert!(!r.exists::<_, bool>("event:{e1}").unwrap());
 
     // No admin token configured (the manifest's default): nobody is admin.
     let allowed = format!("127.0.0.1:{}", redis.port);
-    let unconfigured = Host::start_with(&[
+    let unconfigured = Spin::start_with(&[
         ("SPIN_VARIABLE_REDIS_ADDRESS", redis.url().as_str()),
         ("SPIN_VARIABLE_REDIS_HOST", allowed.as_str()),
     ]);
@@ -329,10 +329,10 @@ fn admin_endpoints_refuse_missing_wrong_and_unconfigured_tokens() {
 
 #[test]
 fn wrong_tokens_are_refused_alike() {
-    let (_redis, host) = start_with_event();
+    let (_redis, spin) = start_with_event();
     assert_eq!(
         admin(
-            &host,
+            &spin,
             &json!({ "id": "other", "name": "Other", "rows": [{"label": "A", "seats": 5}] })
         )
         .status,
@@ -340,7 +340,7 @@ fn wrong_tokens_are_refused_alike() {
     );
     let hold = |event: &str, seat: &str, ttl: u64| {
         let a = json_call(
-            &host,
+            &spin,
             "POST",
             &format!("/api/events/{event}/holds"),
             &json!({ "seats": [seat], "ttlSeconds": ttl }),
@@ -373,7 +373,7 @@ fn wrong_tokens_are_refused_alike() {
     ] {
         let auth = format!("Bearer {token}");
         for (method, path) in [("POST", &confirm), ("DELETE", &release)] {
-            let a = call(&host, method, path, &[("authorization", &auth)], b"");
+            let a = call(&spin, method, path, &[("authorization", &auth)], b"");
             a.assert_problem(403, "forbidden");
             answers.push(a.body.clone());
         }
@@ -383,7 +383,7 @@ fn wrong_tokens_are_refused_alike() {
         "every wrong token gets the same answer"
     );
     let empty = call(
-        &host,
+        &spin,
         "POST",
         &confirm,
         &[("authorization", "Bearer ")],
@@ -393,7 +393,7 @@ fn wrong_tokens_are_refused_alike() {
 
     // The right token still works: nothing above changed the hold.
     let auth = format!("Bearer {right}");
-    let booked = call(&host, "POST", &confirm, &[("authorization", &auth)], b"");
+    let booked = call(&spin, "POST", &confirm, &[("authorization", &auth)], b"");
     assert_eq!(booked.status, 201);
     let b = booked.json();
     let path = format!(
@@ -406,9 +406,9 @@ fn wrong_tokens_are_refused_alike() {
         &b["bookingToken"].as_str().unwrap()[..31],
     ] {
         let auth = format!("Bearer {token}");
-        call(&host, "GET", &path, &[("authorization", &auth)], b"")
+        call(&spin, "GET", &path, &[("authorization", &auth)], b"")
             .assert_problem(403, "forbidden");
-        call(&host, "DELETE", &path, &[("authorization", &auth)], b"")
+        call(&spin, "DELETE", &path, &[("authorization", &auth)], b"")
             .assert_problem(403, "forbidden");
     }
 }

@@ -1,6 +1,6 @@
 //! Faults with real processes: Redis killed under load and restarted, a
 //! commit stalled past its lock's TTL, Redis behind a password, a restart
-//! with append-only persistence, and the host under 10x its concurrency.
+//! with append-only persistence, and Spin under 10x its concurrency.
 //! The promise checked each time: answers keep coming (503 with Retry-After
 //! during an outage), no booking is lost and no seat is sold twice.
 
@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration::{
-    client, output_dir, post, send_with, wait_until, Answer, Host, RedisServer, StallProxy,
+    client, output_dir, post, send_with, wait_until, Answer, RedisServer, Spin, StallProxy,
 };
 use redis::Commands;
 
@@ -34,7 +34,7 @@ fn durable_redis(name: &str) -> RedisServer {
 /// Books `seat` the way a careful client does: one Idempotency-Key per
 /// purchase, retried on 503 until a definitive answer. Returns the final
 /// answer and how many 503s it saw (each checked for Retry-After and speed).
-fn book_until_answered(agent: &ureq::Agent, host: &Host, seat: &str, key: &str) -> (Answer, u32) {
+fn book_until_answered(agent: &ureq::Agent, spin: &Spin, seat: &str, key: &str) -> (Answer, u32) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut unavailable = 0;
     loop {
@@ -42,7 +42,7 @@ fn book_until_answered(agent: &ureq::Agent, host: &Host, seat: &str, key: &str) 
         let a = send_with(
             agent,
             "POST",
-            &host.url(&format!("/api/book/{seat}")),
+            &spin.url(&format!("/api/book/{seat}")),
             &[("idempotency-key", key)],
             None,
         );
@@ -65,20 +65,20 @@ fn book_until_answered(agent: &ureq::Agent, host: &Host, seat: &str, key: &str) 
 #[test]
 fn redis_killed_mid_load_and_restarted_loses_no_booking_and_sells_no_seat_twice() {
     let redis = Arc::new(Mutex::new(durable_redis("outage")));
-    let host = Arc::new(Host::start(&redis.lock().unwrap()));
+    let spin = Arc::new(Spin::start(&redis.lock().unwrap()));
     let (clients, seats, attempts) = (16, 60, 40);
     let results = Arc::new(Mutex::new(Vec::new()));
     let start = Arc::new(Barrier::new(clients + 1));
     let workers: Vec<_> = (0..clients)
         .map(|c| {
-            let (host, results, start) = (host.clone(), results.clone(), start.clone());
+            let (spin, results, start) = (spin.clone(), results.clone(), start.clone());
             thread::spawn(move || {
                 let agent = client();
                 start.wait();
                 for i in 0..attempts {
                     let seat = format!("S{}", (c * 7 + i * 3) % seats);
                     let key = format!("client-{c}-purchase-{i}");
-                    let (answer, unavailable) = book_until_answered(&agent, &host, &seat, &key);
+                    let (answer, unavailable) = book_until_answered(&agent, &spin, &seat, &key);
                     results.lock().unwrap().push((seat, answer, unavailable));
                     thread::sleep(Duration::from_millis(10));
                 }
@@ -134,14 +134,14 @@ fn a_commit_stalled_past_its_lock_ttl_is_fenced_off() {
     let proxy = StallProxy::start(redis.port);
     let through_proxy = format!("redis://127.0.0.1:{}", proxy.port);
     let allowed = format!("127.0.0.1:{}", proxy.port);
-    let host = Arc::new(Host::start_with(&[
+    let spin = Arc::new(Spin::start_with(&[
         ("SPIN_VARIABLE_REDIS_ADDRESS", through_proxy.as_str()),
         ("SPIN_VARIABLE_REDIS_HOST", allowed.as_str()),
     ]));
     // The first buyer's commit reaches Redis 6.5 s late: after its 5 s lock expired.
     proxy.stall_next_eval(Duration::from_millis(6500));
-    let slow_host = host.clone();
-    let slow = thread::spawn(move || post(&slow_host.url("/api/book/F1")));
+    let slow_spin = spin.clone();
+    let slow = thread::spawn(move || post(&slow_spin.url("/api/book/F1")));
 
     let mut r = redis.client();
     wait_until(Duration::from_secs(3), "the slow buyer's lock", || {
@@ -152,7 +152,7 @@ fn a_commit_stalled_past_its_lock_ttl_is_fenced_off() {
         "the slow buyer's lock to expire",
         || !r.exists::<_, bool>("lock:seat:{default}:F1").unwrap(),
     );
-    let fast = post(&host.url("/api/book/F1"));
+    let fast = post(&spin.url("/api/book/F1"));
     assert_eq!(
         fast.status, 201,
         "a second buyer takes the expired lock and books"
@@ -175,27 +175,27 @@ fn a_commit_stalled_past_its_lock_ttl_is_fenced_off() {
 fn redis_behind_a_password_works_and_the_password_never_leaks() {
     let password = "s3cret-redis-pw-4711";
     let redis = RedisServer::start_with(&["--requirepass", password]);
-    let host = Host::start(&redis);
-    assert_eq!(post(&host.url("/api/book/P1")).status, 201);
-    assert_eq!(integration::get(&host.url("/health")).status, 200);
+    let spin = Spin::start(&redis);
+    assert_eq!(post(&spin.url("/api/book/P1")).status, 201);
+    assert_eq!(integration::get(&spin.url("/health")).status, 200);
 
     // The same Redis with a wrong password: 503, and neither password shows.
     let wrong = format!("redis://:not-{password}@127.0.0.1:{}", redis.port);
     let allowed = format!("127.0.0.1:{}", redis.port);
-    let bad_host = Host::start_with(&[
+    let bad_spin = Spin::start_with(&[
         ("SPIN_VARIABLE_REDIS_ADDRESS", wrong.as_str()),
         ("SPIN_VARIABLE_REDIS_HOST", allowed.as_str()),
     ]);
-    let refused = post(&bad_host.url("/api/book/P2"));
+    let refused = post(&bad_spin.url("/api/book/P2"));
     refused.assert_problem(503, "redis_unavailable");
-    for answer in [refused, integration::get(&bad_host.url("/health"))] {
+    for answer in [refused, integration::get(&bad_spin.url("/health"))] {
         assert!(!String::from_utf8_lossy(&answer.body).contains(password));
     }
-    for log in [host.log(), bad_host.log()] {
+    for log in [spin.log(), bad_spin.log()] {
         assert!(!log.contains(password), "password in the log:\n{log}");
     }
     assert!(
-        bad_host.log().contains("redis unavailable"),
+        bad_spin.log().contains("redis unavailable"),
         "the failure is logged"
     );
 }
@@ -203,8 +203,8 @@ fn redis_behind_a_password_works_and_the_password_never_leaks() {
 #[test]
 fn a_confirmed_booking_survives_a_redis_crash_with_appendonly_always() {
     let mut redis = durable_redis("persist");
-    let host = Host::start(&redis);
-    let booked = post(&host.url("/api/book/D1"));
+    let spin = Spin::start(&redis);
+    let booked = post(&spin.url("/api/book/D1"));
     assert_eq!(booked.status, 201);
     let b = booked.json();
 
@@ -213,7 +213,7 @@ fn a_confirmed_booking_survives_a_redis_crash_with_appendonly_always() {
     let read = send_with(
         &client(),
         "GET",
-        &host.url(&format!(
+        &spin.url(&format!(
             "/api/events/default/bookings/{}",
             b["bookingId"].as_str().unwrap()
         )),
@@ -222,24 +222,24 @@ fn a_confirmed_booking_survives_a_redis_crash_with_appendonly_always() {
     );
     assert_eq!(read.status, 200, "{}", String::from_utf8_lossy(&read.body));
     assert_eq!(read.json()["status"], "booked");
-    post(&host.url("/api/book/D1")).assert_problem(409, "seat_booked");
+    post(&spin.url("/api/book/D1")).assert_problem(409, "seat_booked");
 }
 
 /// 320 concurrent clients, 5 bookings each; returns the count per status.
-fn storm(host: &Arc<Host>, round: u32) -> HashMap<u16, u32> {
+fn storm(spin: &Arc<Spin>, round: u32) -> HashMap<u16, u32> {
     // wrk's 32 connections saturate this 2-core machine; 320 is 10x that.
     let clients = 320;
     let start = Arc::new(Barrier::new(clients));
     let statuses = Arc::new(Mutex::new(HashMap::<u16, u32>::new()));
     let workers: Vec<_> = (0..clients)
         .map(|c| {
-            let (host, start, statuses) = (host.clone(), start.clone(), statuses.clone());
+            let (spin, start, statuses) = (spin.clone(), start.clone(), statuses.clone());
             thread::spawn(move || {
                 let agent = client();
                 start.wait();
                 for i in 0..5 {
                     let path = format!("/api/book/L{round}x{c}x{i}");
-                    let a = send_with(&agent, "POST", &host.url(&path), &[], None);
+                    let a = send_with(&agent, "POST", &spin.url(&path), &[], None);
                     if a.status == 503 {
                         assert!(a.header("retry-after").is_some());
                     }
@@ -256,12 +256,12 @@ fn storm(host: &Arc<Host>, round: u32) -> HashMap<u16, u32> {
 }
 
 #[test]
-fn the_host_under_ten_times_its_concurrency_answers_or_sheds_and_recovers() {
+fn spin_under_ten_times_its_concurrency_answers_or_sheds_and_recovers() {
     let redis = RedisServer::start();
-    let host = Arc::new(Host::start(&redis));
-    let mut rss = vec![host.rss_kib()];
+    let spin = Arc::new(Spin::start(&redis));
+    let mut rss = vec![spin.rss_kib()];
     for round in 0..3 {
-        let statuses = storm(&host, round);
+        let statuses = storm(&spin, round);
         for (status, count) in statuses.iter() {
             assert!(
                 matches!(status, 201 | 503),
@@ -269,20 +269,26 @@ fn the_host_under_ten_times_its_concurrency_answers_or_sheds_and_recovers() {
             );
         }
         assert!(statuses.get(&201).copied().unwrap_or(0) > 0);
-        rss.push(host.rss_kib());
+        rss.push(spin.rss_kib());
     }
-    // Memory is bounded by the instance pool, sized once as Spin sizes it:
-    // 1,000 slots, each keeping up to 2 MiB of linear memory resident for
-    // reuse (about 1.6 MiB for this component). 4,800 requests at 10x
-    // concurrency must stay inside that; a per-request leak would not.
-    let limit_kib = 40 * 1024 + 1000 * 2 * 1024;
+    // Memory of the whole Spin process group (`spin up` and `spin trigger
+    // http`). The first storm warms Spin's pooling allocator: instances
+    // keep their linear memory resident for reuse (about 500 MiB for 320
+    // at once on Spin 4.0.2). Two more storms at the same concurrency
+    // reuse those slots, so memory plateaus; a per-request leak of 20 KiB
+    // (3,200 requests) would not.
+    let (warm, last) = (rss[1], rss[3]);
     assert!(
-        rss[3] < limit_kib,
-        "host memory beyond the pool's bound: {rss:?} KiB"
+        last < warm + 64 * 1024,
+        "memory kept growing after the pool warmed up: {rss:?} KiB"
     );
+    // A backstop no healthy run nears (measured: about 650 MiB): 2 MiB
+    // for each of 1,000 instances, plus 100 MiB for the runtime.
+    let limit_kib = 100 * 1024 + 1000 * 2 * 1024;
+    assert!(last < limit_kib, "Spin's memory beyond 2 GiB: {rss:?} KiB");
 
     let started = Instant::now();
-    assert_eq!(post(&host.url("/api/book/after-the-storm")).status, 201);
+    assert_eq!(post(&spin.url("/api/book/after-the-storm")).status, 201);
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "recovers at once"

@@ -1,5 +1,6 @@
 //! Events, seat maps, holds, best available, bookings and idempotency, end
-//! to end: the built component in the host, a real redis-server, real HTTP.
+//! to end: the built component under real `spin up`, a real redis-server,
+//! real HTTP.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Barrier};
@@ -7,14 +8,14 @@ use std::thread;
 use std::time::Duration;
 
 use integration::{
-    client, send_with, wait_until, Answer, Host, RedisMonitor, RedisServer, ADMIN_TOKEN,
+    client, send_with, wait_until, Answer, RedisCost, RedisMonitor, RedisServer, Spin, ADMIN_TOKEN,
 };
 use redis::Commands;
 use serde_json::{json, Value};
 
 /// A running service with helpers for the API.
 struct Api {
-    host: Host,
+    spin: Spin,
     agent: ureq::Agent,
     redis: RedisServer,
 }
@@ -22,12 +23,25 @@ struct Api {
 impl Api {
     fn start() -> Api {
         let redis = RedisServer::start();
-        let host = Host::start_traced(&redis);
+        let spin = Spin::start(&redis);
         Api {
-            host,
+            spin,
             agent: client(),
             redis,
         }
+    }
+
+    /// A service whose Redis has one replica, with `redis_replica_acks` = 1.
+    fn start_replicated() -> (Api, RedisServer) {
+        let redis = RedisServer::start();
+        let replica = redis.start_replica();
+        let spin = Spin::start_on(&redis, &[("SPIN_VARIABLE_REDIS_REPLICA_ACKS", "1")]);
+        let api = Api {
+            spin,
+            agent: client(),
+            redis,
+        };
+        (api, replica)
     }
 
     fn call(
@@ -45,7 +59,7 @@ impl Api {
         send_with(
             &self.agent,
             method,
-            &self.host.url(path),
+            &self.spin.url(path),
             &all,
             bytes.as_deref(),
         )
@@ -372,7 +386,7 @@ fn fifty_buyers_asking_for_best_four_at_once_never_share_a_seat() {
                 send_with(
                     &agent,
                     "POST",
-                    &api.host.url("/api/events/drop/holds"),
+                    &api.spin.url("/api/events/drop/holds"),
                     &[("content-type", "application/json")],
                     Some(body.as_bytes()),
                 )
@@ -428,7 +442,7 @@ fn a_hundred_overlapping_multi_seat_bookings_sell_each_seat_once() {
                 let a = send_with(
                     &agent,
                     "POST",
-                    &api.host.url("/api/events/gig/bookings"),
+                    &api.spin.url("/api/events/gig/bookings"),
                     &[("content-type", "application/json")],
                     Some(body.as_bytes()),
                 );
@@ -493,7 +507,7 @@ fn the_same_idempotency_key_sent_twenty_times_at_once_books_once() {
                 send_with(
                     &agent,
                     "POST",
-                    &api.host.url("/api/events/gig/bookings"),
+                    &api.spin.url("/api/events/gig/bookings"),
                     &[
                         ("content-type", "application/json"),
                         ("idempotency-key", "8b1f-drop-key"),
@@ -563,67 +577,78 @@ fn a_replayed_hold_returns_the_same_working_token() {
     assert_eq!(api.states("gig").values().filter(|&&s| s == 'b').count(), 2);
 }
 
-/// Hold, confirm, release and direct booking each take one script call
-/// after `open`, whatever the number of seats; the seat map one too.
+/// Hold, confirm, release and direct booking each take one connection and
+/// one script call, whatever the number of seats; the seat map too. Counted
+/// by Redis itself (see `RedisMonitor::cost_of`).
 #[test]
 fn every_operation_costs_one_round_trip_after_open() {
-    let api = Api::start();
+    // With redis_replica_acks=1 each state change adds exactly one WAIT on
+    // the same connection; the seat map, a read, adds nothing.
+    let (replicated, _replica) = Api::start_replicated();
+    for (api, acks) in [(&Api::start(), 0), (&replicated, 1)] {
+        operation_costs(api, acks);
+    }
+}
+
+/// Runs each operation once on `api` and checks its commands.
+fn operation_costs(api: &Api, acks: u32) {
     api.create_event("gig", &[("A", 50)]);
     let monitor = RedisMonitor::start(&api.redis);
+    let change = |what: &str, cost: &RedisCost| {
+        let expected: &[&str] = if acks == 0 {
+            &["EVAL"]
+        } else {
+            &["EVAL", "WAIT"]
+        };
+        assert_eq!(cost.connections, 1, "{what}: one connection: {cost:?}");
+        assert_eq!(
+            cost.sent,
+            [expected],
+            "{what}, acks {acks}: one round trip after open"
+        );
+    };
+    let one_eval = |what: &str, cost: &RedisCost| {
+        assert_eq!(cost.connections, 1, "{what}: one connection: {cost:?}");
+        assert_eq!(cost.sent, [["EVAL"]], "{what}: one round trip after open");
+    };
     let seats: Vec<String> = (1..=20).map(|n| format!("A-{n}")).collect();
 
-    let held = api.hold("gig", json!({ "seats": seats }));
-    assert_eq!(monitor.take(), ["EVAL"], "hold");
-    let (hold_id, token) = (
-        held.json()["holdId"].as_str().unwrap().to_owned(),
-        held.json()["holdToken"].as_str().unwrap().to_owned(),
+    let (held, cost) = monitor.cost_of(&api.redis, || api.hold("gig", json!({ "seats": seats })));
+    change("hold", &cost);
+    let confirm = format!(
+        "/api/events/gig/holds/{}/confirm",
+        held.json()["holdId"].as_str().unwrap()
     );
-    assert_eq!(
-        api.with_token(
-            "POST",
-            &format!("/api/events/gig/holds/{hold_id}/confirm"),
-            &token,
-            None
-        )
-        .status,
-        201
-    );
-    assert_eq!(monitor.take(), ["EVAL"], "confirm");
+    let token = held.json()["holdToken"].as_str().unwrap().to_owned();
+    let (confirmed, cost) = monitor.cost_of(&api.redis, || {
+        api.with_token("POST", &confirm, &token, None)
+    });
+    assert_eq!(confirmed.status, 201);
+    change("confirm", &cost);
 
-    let held = api.hold("gig", json!({ "bestAvailable": { "count": 4 } }));
-    assert_eq!(monitor.take(), ["EVAL"], "best available");
-    let (hold_id, token) = (
-        held.json()["holdId"].as_str().unwrap().to_owned(),
-        held.json()["holdToken"].as_str().unwrap().to_owned(),
+    let (held, cost) = monitor.cost_of(&api.redis, || {
+        api.hold("gig", json!({ "bestAvailable": { "count": 4 } }))
+    });
+    change("best available", &cost);
+    let release = format!(
+        "/api/events/gig/holds/{}",
+        held.json()["holdId"].as_str().unwrap()
     );
-    assert_eq!(
-        api.with_token(
-            "DELETE",
-            &format!("/api/events/gig/holds/{hold_id}"),
-            &token,
-            None
-        )
-        .status,
-        204
-    );
-    assert_eq!(monitor.take(), ["EVAL"], "release");
+    let token = held.json()["holdToken"].as_str().unwrap().to_owned();
+    let (released, cost) = monitor.cost_of(&api.redis, || {
+        api.with_token("DELETE", &release, &token, None)
+    });
+    assert_eq!(released.status, 204);
+    change("release", &cost);
 
-    assert_eq!(
+    let (booked, cost) = monitor.cost_of(&api.redis, || {
         api.post(
             "/api/events/gig/bookings",
-            &json!({ "seats": ["A-30", "A-31"] })
+            &json!({ "seats": ["A-30", "A-31"] }),
         )
-        .status,
-        201
-    );
-    assert_eq!(monitor.take(), ["EVAL"], "direct booking");
-    api.states("gig");
-    assert_eq!(monitor.take(), ["EVAL"], "seat map");
-    let calls_per_request = api
-        .host
-        .calls()
-        .iter()
-        .filter(|c| *c == "redis.open")
-        .count();
-    assert!(calls_per_request >= 6);
+    });
+    assert_eq!(booked.status, 201);
+    change("direct booking", &cost);
+    let (_, cost) = monitor.cost_of(&api.redis, || api.states("gig"));
+    one_eval("seat map", &cost);
 }

@@ -85,6 +85,10 @@ impl Store {
             event,
             vec![arg(booking_id), arg(token_hash)],
         )?;
-        Ok(reply.into_iter().next().unwrap_or_default())
+        let word = reply.into_iter().next().unwrap_or_default();
+        if word == "ok" {
+            self.ensure_replicated()?;
+        }
+        Ok(word)
     }
 }

@@ -95,7 +95,11 @@ impl Store {
             event,
             vec![arg(hold_id), arg(token_hash)],
         )?;
-        Ok(reply.into_iter().next().unwrap_or_default())
+        let word = reply.into_iter().next().unwrap_or_default();
+        if word == "ok" {
+            self.ensure_replicated()?;
+        }
+        Ok(word)
     }
 }
 

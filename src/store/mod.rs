@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod events;
 pub mod holds;
 pub mod keys;
+pub mod replication;
 pub mod scripts;
 pub mod seat_lock;
 pub mod seat_map;
@@ -29,6 +30,11 @@ pub enum StoreError {
     Unavailable(String),
     /// The deployment is wrong (address refused or missing): retrying won't help.
     Misconfigured(String),
+    /// The change was made on the primary, but fewer replicas than
+    /// `redis_replica_acks` acknowledged it in time: it could still be lost
+    /// in a failover, so it is not confirmed (503; a retry with the same
+    /// Idempotency-Key replays it once replicated, or redoes it).
+    NotReplicated(String),
 }
 
 impl StoreError {
@@ -43,6 +49,10 @@ impl StoreError {
             StoreError::Misconfigured(why) => {
                 eprintln!("misconfigured: {why}");
                 Problem::misconfigured(&why)
+            }
+            StoreError::NotReplicated(why) => {
+                eprintln!("not replicated: {why}");
+                Problem::not_replicated()
             }
         }
     }
@@ -193,8 +203,12 @@ impl Store {
         params.extend(args);
         let reply = self.execute("EVAL", &params)?;
         let debug = format!("{reply:?}");
-        ScriptReply::parse(reply)
-            .ok_or_else(|| StoreError::Unavailable(format!("unexpected script reply: {debug}")))
+        let reply = ScriptReply::parse(reply)
+            .ok_or_else(|| StoreError::Unavailable(format!("unexpected script reply: {debug}")))?;
+        if matches!(reply, ScriptReply::Done(_) | ScriptReply::Replay { .. }) {
+            self.ensure_replicated()?;
+        }
+        Ok(reply)
     }
 
     /// Runs an event script that stores no answer: its answer arguments
@@ -221,6 +235,8 @@ impl Store {
 
     /// The stored answer for an idempotency key, when an operation found
     /// its seat taken and wants to know whether this very request took it.
+    /// One `EVAL` of `replay_answer.lua`, which marks a replay with a write
+    /// so that the `WAIT` after it vouches for the answer.
     pub fn stored_answer(
         &self,
         event: &EventId,
@@ -228,13 +244,12 @@ impl Store {
     ) -> Result<Option<ScriptReply>, StoreError> {
         let key = keys::idempotency(event, &idempotency.key_hash());
         let reply = self.execute(
-            "HMGET",
+            "EVAL",
             &[
+                arg(scripts::REPLAY_ANSWER),
+                RedisParameter::Int64(1),
                 arg(key),
-                arg("fingerprint"),
-                arg("status"),
-                arg("location"),
-                arg("body"),
+                arg(idempotency.fingerprint()),
             ],
         )?;
         let fields: Vec<Option<String>> = reply
@@ -244,7 +259,7 @@ impl Store {
                 other => Some(text(other)),
             })
             .collect();
-        Ok(match fields.as_slice() {
+        let stored = match fields.as_slice() {
             [Some(fp), ..] if fp != idempotency.fingerprint() => {
                 Some(ScriptReply::IdempotencyMismatch)
             }
@@ -254,7 +269,11 @@ impl Store {
                 body: body.clone(),
             }),
             _ => None,
-        })
+        };
+        if matches!(stored, Some(ScriptReply::Replay { .. })) {
+            self.ensure_replicated()?;
+        }
+        Ok(stored)
     }
 }
 

@@ -29,3 +29,6 @@ pub const RELEASE_HOLD: &str = event_script!("release_hold.lua");
 pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua");
 /// Reads the whole seat map.
 pub const SEAT_MAP: &str = event_script!("seat_map.lua");
+/// Reads a one-seat booking's stored answer, marking it replayed (no prelude:
+/// it touches one key).
+pub const REPLAY_ANSWER: &str = include_str!("scripts/replay_answer.lua");

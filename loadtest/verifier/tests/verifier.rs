@@ -1,18 +1,18 @@
-//! The verifier binary against real state: the built component in the
-//! project's host makes real bookings and holds in a real redis-server, then
-//! the state is corrupted on purpose to prove each check can fail.
-//! Needs the component and host built (scripts/test.sh does that).
+//! The verifier binary against real state: the built component under real
+//! `spin up` makes real bookings and holds in a real redis-server, then the
+//! state is corrupted on purpose to prove each check can fail. The harness
+//! builds the component; the verifier binary is built by Cargo for the test.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
-use integration::{send_with, Host, RedisServer, ADMIN_TOKEN};
+use integration::{send_with, RedisServer, Spin, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
-/// A finished "load run": its Redis, its host, and the 201s it saw.
+/// A finished "load run": its Redis, its Spin instance, and the 201s it saw.
 struct Run {
     redis: RedisServer,
-    _host: Host,
+    _spin: Spin,
     counters: BTreeMap<String, u64>,
     /// A seat of the live hold the run left behind.
     held_seat: String,
@@ -25,7 +25,7 @@ impl Run {
     /// Artillery processor does.
     fn new() -> Run {
         let redis = RedisServer::start();
-        let host = Host::start(&redis);
+        let spin = Spin::start(&redis);
         let agent = integration::client();
         let mut counters = BTreeMap::new();
         let mut call = |method: &str, path: &str, token: Option<&str>, body: Option<Value>| {
@@ -33,7 +33,7 @@ impl Run {
             let headers: Vec<(&str, &str)> =
                 auth.iter().map(|a| ("authorization", a.as_str())).collect();
             let body = body.map(|b| b.to_string().into_bytes());
-            let answer = send_with(&agent, method, &host.url(path), &headers, body.as_deref());
+            let answer = send_with(&agent, method, &spin.url(path), &headers, body.as_deref());
             if answer.status == 201 {
                 let created = answer.json();
                 let event = created["eventId"].as_str().unwrap_or("?").to_owned();
@@ -87,7 +87,7 @@ impl Run {
         );
         Run {
             redis,
-            _host: host,
+            _spin: spin,
             counters,
             held_seat: live["seats"][0].as_str().unwrap().to_owned(),
             sold_seat: "A-9".to_owned(),

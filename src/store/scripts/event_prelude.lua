@@ -79,12 +79,16 @@ end
 
 -- The stored answer for this idempotency key: a reply to return at once
 -- (a replay, or a mismatch when the key came with another request), or nil.
+-- A replay counts itself in the record: that write puts this connection's
+-- replication offset past the stored answer, so the WAIT the component
+-- sends next (redis_replica_acks) vouches for the answer being replicated.
 local function idempotent_replay()
   if IDEM_KEY_HASH == '' then return nil end
-  local stored = redis.call('HMGET', 'idem:' .. TAG .. ':' .. IDEM_KEY_HASH,
-    'fingerprint', 'status', 'location', 'body')
+  local key = 'idem:' .. TAG .. ':' .. IDEM_KEY_HASH
+  local stored = redis.call('HMGET', key, 'fingerprint', 'status', 'location', 'body')
   if not stored[1] then return nil end
   if stored[1] ~= FINGERPRINT then return {'idempotency_mismatch'} end
+  redis.call('HINCRBY', key, 'replays', 1)
   return {'replay', stored[2], stored[3], stored[4]}
 end
 

@@ -1,0 +1,185 @@
+//! The Spin behaviours the component relies on, pinned against real Spin
+//! (DESIGN.md, "Spin facts that shape the design"), so that a Spin upgrade
+//! that changes one fails here, loudly, rather than in production:
+//!
+//! - an address outside `allowed_outbound_hosts` is refused
+//!   (`error::invalid-address`) with Spin's warning in its log;
+//! - a request header that is not UTF-8 is answered 500 by Spin before any
+//!   component runs;
+//! - a Redis error reply reaches the component as `error::other(message)`;
+//! - a component that panics gets its request answered 500, and the next
+//!   request is served (checked with the test-only probe component in
+//!   `integration/spin-probe/`, since the product must never panic).
+
+use std::time::Duration;
+
+use integration::{get, post, raw_request, wait_until, Answer, RedisCounters, RedisServer, Spin};
+use redis::Commands;
+
+/// The part of Spin 4.0.2's log line that names a refused destination.
+const SPIN_REFUSED_DESTINATION: &str = "Outbound network destination not allowed: ";
+/// Spin 4.0.2's warning to the user about a refused destination.
+const SPIN_DISALLOWED_WARNING: &str =
+    "A component tried to make an outbound network connection to disallowed destination";
+/// How Spin 4.0.2 logs a request it could not hand to the component.
+const SPIN_REQUEST_ERROR: &str = "Error processing request: ";
+/// Redis's error reply to a write over `maxmemory` (`OOM ...`).
+const REDIS_OOM_MESSAGE: &str = "command not allowed when used memory > 'maxmemory'";
+
+/// Waits until `spin`'s log contains `text`, then returns the log.
+fn log_with(spin: &Spin, text: &str) -> String {
+    wait_until(
+        Duration::from_secs(5),
+        &format!("{text:?} in the log"),
+        || spin.log().contains(text),
+    );
+    spin.log()
+}
+
+/// Asserts an empty 500, the answer Spin itself gives when no component
+/// answer exists.
+fn assert_spin_500(answer: &Answer) {
+    assert_eq!(
+        answer.status,
+        500,
+        "body: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(
+        answer.body.is_empty(),
+        "Spin's own 500 has no body: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert_eq!(answer.header("content-length"), Some("0"));
+}
+
+#[test]
+fn a_redis_address_outside_allowed_outbound_hosts_is_refused_by_spin() {
+    let redis = RedisServer::start();
+    // The component is told to open this Redis, but the manifest only
+    // allows another port.
+    let allowed = format!("127.0.0.1:{}", integration::free_port());
+    let spin = Spin::start_with(&[
+        ("SPIN_VARIABLE_REDIS_ADDRESS", redis.url().as_str()),
+        ("SPIN_VARIABLE_REDIS_HOST", allowed.as_str()),
+    ]);
+    let mut r = redis.client();
+    let before = RedisCounters::read(&mut r);
+
+    let answer = post(&spin.url("/api/book/1"));
+    answer.assert_problem(500, "misconfigured");
+    let detail = answer.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("allowed_outbound_hosts"), "{detail}");
+    get(&spin.url("/health")).assert_problem(500, "misconfigured");
+
+    let (calls, connections) = RedisCounters::read(&mut r).since(&before);
+    assert_eq!(connections, 0, "the refused address was never connected to");
+    assert!(calls.is_empty(), "{calls:?}");
+    let destination = format!("redis://127.0.0.1:{}", redis.port);
+    let log = log_with(&spin, &format!("{SPIN_REFUSED_DESTINATION}{destination}"));
+    assert!(
+        log.contains(&format!("{SPIN_DISALLOWED_WARNING} '{destination}'")),
+        "{log}"
+    );
+    // The component learnt it as `invalid-address` and logged its own line.
+    assert!(spin.component_stderr().contains("misconfigured: "), "{log}");
+}
+
+#[test]
+fn a_header_that_is_not_utf8_is_answered_500_by_spin_before_the_component_runs() {
+    let redis = RedisServer::start();
+    let spin = Spin::start(&redis);
+    let mut r = redis.client();
+    let before = RedisCounters::read(&mut r);
+
+    let mut request = b"POST /api/book/U1 HTTP/1.1\r\nHost: probe\r\nX-Not-Utf8: ".to_vec();
+    request.extend_from_slice(b"caf\xe9 \xff\xfe");
+    request.extend_from_slice(b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let answer = raw_request(spin.addr, &request);
+    assert_spin_500(&answer);
+
+    // The component never ran: it would have opened Redis to book U1.
+    let (calls, connections) = RedisCounters::read(&mut r).since(&before);
+    assert_eq!(connections, 0, "no Redis connection was opened");
+    assert!(calls.is_empty(), "no Redis command ran: {calls:?}");
+    assert!(!r.exists::<_, bool>("lock:seat:{default}:U1").unwrap());
+    let log = log_with(&spin, &format!("{SPIN_REQUEST_ERROR}invalid utf-8"));
+    assert!(spin.component_stderr().is_empty(), "{log}");
+
+    // The instance is fine: the next request books the seat.
+    assert_eq!(post(&spin.url("/api/book/U1")).status, 201);
+}
+
+/// `INFO errorstats`'s count of `OOM` error replies.
+fn oom_replies(conn: &mut redis::Connection) -> u64 {
+    let stats: String = redis::cmd("INFO")
+        .arg("errorstats")
+        .query(conn)
+        .expect("INFO errorstats");
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix("errorstat_OOM:count="))
+        .map_or(0, |n| n.trim().parse().expect("OOM count"))
+}
+
+#[test]
+fn a_redis_error_reply_reaches_the_component_as_other_with_its_message() {
+    // With maxmemory at 1 byte every write is refused with an error reply
+    // (`OOM command not allowed ...`); reads and PING still work.
+    let redis = RedisServer::start_with(&["--maxmemory", "1"]);
+    let spin = Spin::start(&redis);
+    let mut r = redis.client();
+    let oom_before = oom_replies(&mut r);
+
+    // The component maps `other(message)` to Unavailable: 503 with Retry-After.
+    let answer = post(&spin.url("/api/book/E1"));
+    answer.assert_problem(503, "redis_unavailable");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    assert_eq!(
+        oom_replies(&mut r),
+        oom_before + 1,
+        "Redis sent one error reply"
+    );
+    wait_until(Duration::from_secs(5), "the component's log line", || {
+        spin.component_stderr().contains(REDIS_OOM_MESSAGE)
+    });
+    let line = spin
+        .component_stderr()
+        .lines()
+        .find(|l| l.contains(REDIS_OOM_MESSAGE))
+        .map(str::to_owned)
+        .unwrap();
+    assert!(line.starts_with("redis unavailable: "), "{line}");
+
+    // Redis's own error, not the connection: once writes fit, it books.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(post(&spin.url("/api/book/E1")).status, 201);
+}
+
+#[test]
+fn a_panicking_component_gets_a_500_and_the_next_request_is_served() {
+    let spin = Spin::start_probe();
+    assert_eq!(get(&spin.url("/")).status, 200);
+
+    for _ in 0..3 {
+        assert_spin_500(&get(&spin.url("/panic")));
+        let after = get(&spin.url("/"));
+        assert_eq!(after.status, 200, "served again after a panic");
+        assert_eq!(after.body, b"probe ok");
+    }
+    let log = log_with(
+        &spin,
+        &format!("{SPIN_REQUEST_ERROR}guest invocation failed"),
+    );
+    assert!(log.contains("wasm trap"), "{log}");
+    assert!(
+        spin.component_stderr()
+            .contains("spin-probe: panicking on purpose for /panic"),
+        "the panic message reaches the component's stderr log:\n{log}"
+    );
+}
