@@ -6,16 +6,18 @@
 #   DURATION=30 ROUNDS=3 CONNECTIONS=64 scripts/bench-scaling.sh
 #   FSYNC=always scripts/bench-scaling.sh        # Redis with appendfsync always
 #
-# One redis-server started with deploy/redis.conf, two local Spin-compatible
-# hosts (target/release/spin-host) serving the same spin.toml on two loopback
+# One redis-server started with deploy/redis.conf, two real Spin instances
+# (`spin up`, found as scripts/lib.sh's find_spin says, each with its own
+# throwaway HOME and state dir) serving the same spin.toml on two loopback
 # ports, and wrk (bench/book_distinct_seats.lua: every request books a new
 # seat). Each round measures
-#   1 host : one wrk, THREADS threads, CONNECTIONS connections, on host A;
-#   2 hosts: two wrk at once, each with half the threads and connections,
-#            one on host A and one on host B (distinct seat ids),
+#   1 instance : one wrk, THREADS threads, CONNECTIONS connections, on Spin A;
+#   2 instances: two wrk at once, each with half the threads and connections,
+#                one on Spin A and one on Spin B (distinct seat ids),
 # so the client side offers the same load both times. It also reads the CPU
-# time each process used (from /proc), to show where the machine's cores go,
-# and checks afterwards that Redis holds exactly one booking per 201.
+# time each process used (from /proc; a Spin instance is its process group,
+# `spin up` and its `spin trigger http`), to show where the machine's cores
+# go, and checks afterwards that Redis holds exactly one booking per 201.
 # A benchmark, not a test: it asserts nothing but that bookings add up.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -31,37 +33,36 @@ rm -rf "$WORK" && mkdir -p "$WORK/redis"
 
 ensure_redis_server
 command -v wrk >/dev/null || apt_install wrk
-[ -x "$HOST_BIN" ] || build_host
-[ -f target/wasm32-wasip1/release/seat_booking.wasm ] || build_component
+find_spin
+build_component
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
+trap_stop_started
 
 REDIS_PORT=$(free_port)
 redis-server deploy/redis.conf --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" \
   --appendfsync "$FSYNC" >"$WORK/redis.log" 2>&1 &
 redis_pid=$!
 pids+=("$redis_pid")
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-start_host() {
+# Starts one Spin instance on the port $1 with the Redis above; sets SPIN_PGID.
+start_instance() {
   SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" \
   SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
-    "$HOST_BIN" up --from spin.toml --listen "127.0.0.1:$1" >"$WORK/host-$1.log" 2>&1 &
-  pids+=($!)
+    start_spin "127.0.0.1:$1" "$WORK/spin-$1.log"
 }
-PORT_A=$(free_port); start_host "$PORT_A"; host_a_pid=$!
-PORT_B=$(free_port); start_host "$PORT_B"; host_b_pid=$!
-
-wait_for() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return; sleep 0.1; done; say "$1 never answered"; exit 1; }
-wait_for "http://127.0.0.1:$PORT_A/api/version"
-wait_for "http://127.0.0.1:$PORT_B/api/version"
+say "starting two instances of $("$SPIN_BIN" --version)"
+PORT_A=$(free_port); start_instance "$PORT_A"; spin_a=$SPIN_PGID
+PORT_B=$(free_port); start_instance "$PORT_B"; spin_b=$SPIN_PGID
 
 # CPU time (1/100 s ticks: utime + stime) of a process and its threads.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# ... of every process in a process group (a Spin instance: `spin up` and
+# its `spin trigger http`, which does the serving).
+group_ticks() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '$5 == g { t += $14 + $15 } END { print t + 0 }'; }
 # ... and of the whole machine (all cores, busy = not idle and not iowait).
 machine_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
-cpu_snapshot() { echo "$(ticks "$redis_pid") $(ticks "$host_a_pid") $(ticks "$host_b_pid") $(machine_busy)"; }
+cpu_snapshot() { echo "$(ticks "$redis_pid") $(group_ticks "$spin_a") $(group_ticks "$spin_b") $(machine_busy)"; }
 
 # wrk_run PORT THREADS CONNECTIONS SEAT_PREFIX -> "requests duration_us p50_us
 # p99_us socket_errors status_errors"; wrk's own CPU seconds go to $WORK/wrk-cpu-<prefix>.
@@ -74,7 +75,7 @@ wrk_run() {
 }
 wrk_cpu() { awk '{print $1 + $2}' "$WORK/wrk-cpu-$1"; }
 
-say "warming up both hosts"
+say "warming up both instances"
 wrk -t1 -c4 -d2s -s bench/book_distinct_seats.lua "http://127.0.0.1:$PORT_A/" -- warm-a >/dev/null
 wrk -t1 -c4 -d2s -s bench/book_distinct_seats.lua "http://127.0.0.1:$PORT_B/" -- warm-b >/dev/null
 
@@ -83,12 +84,12 @@ half_threads=$(( THREADS > 1 ? THREADS / 2 : 1 ))
 half_connections=$(( CONNECTIONS / 2 ))
 : >"$WORK/results"
 for round in $(seq "$ROUNDS"); do
-  say "round $round: 1 host, ${DURATION}s"
+  say "round $round: 1 Spin instance, ${DURATION}s"
   before=$(cpu_snapshot)
   one=$(wrk_run "$PORT_A" "$THREADS" "$CONNECTIONS" "one-$round")
   echo "one $one $before $(cpu_snapshot) $(wrk_cpu "one-$round")" >>"$WORK/results"
 
-  say "round $round: 2 hosts, ${DURATION}s"
+  say "round $round: 2 Spin instances, ${DURATION}s"
   before=$(cpu_snapshot)
   wrk_run "$PORT_A" "$half_threads" "$half_connections" "two-a-$round" >"$WORK/two-a" &
   wrk_a=$!
@@ -105,13 +106,13 @@ python3 - "$WORK/results" "$stored" "$DURATION" "$CONNECTIONS" "$THREADS" "$FSYN
 import sys
 rows = [line.split() for line in open(sys.argv[1])]
 stored, duration, conns, threads, fsync = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
-print(f"\nbookings/s, 1 vs 2 hosts on one Redis (appendfsync {fsync}): "
+print(f"\nbookings/s, 1 vs 2 Spin instances on one Redis (appendfsync {fsync}): "
       f"{threads} wrk threads and {conns} connections in all, {duration} s per run")
 print(f"{'run':<10}{'bookings/s':>12}{'p50 ms':>9}{'p99 ms':>9}"
-      f"{'CPU s: redis':>14}{'host A':>8}{'host B':>8}{'wrk':>6}{'other':>7}{'machine':>9}")
+      f"{'CPU s: redis':>14}{'spin A':>8}{'spin B':>8}{'wrk':>6}{'other':>7}{'machine':>9}")
 booked = 0
 one_rates, two_rates, cpu_all = [], [], []
-# CPU seconds of the machine not used by Redis, the hosts or wrk: other
+# CPU seconds of the machine not used by Redis, Spin or wrk: other
 # processes (anything else running on the machine) and interrupts.
 other = lambda c: max(0.0, c[3] - c[0] - c[1] - c[2] - c[4])
 i = 0
@@ -124,7 +125,7 @@ while i < len(rows):
         one_rates.append(rate)
         cpu_all.append(cpu)
         booked += req - status
-        print(f"{'1 host':<10}{rate:>12.0f}{p50/1000:>9.2f}{p99/1000:>9.2f}{cpu[0]:>14.2f}{cpu[1]:>8.2f}{cpu[2]:>8.2f}{cpu[4]:>6.2f}{other(cpu):>7.2f}{cpu[3]:>9.2f}")
+        print(f"{'1 spin':<10}{rate:>12.0f}{p50/1000:>9.2f}{p99/1000:>9.2f}{cpu[0]:>14.2f}{cpu[1]:>8.2f}{cpu[2]:>8.2f}{cpu[4]:>6.2f}{other(cpu):>7.2f}{cpu[3]:>9.2f}")
         i += 1
     else:
         a, b = rows[i], rows[i + 1]
@@ -138,14 +139,14 @@ while i < len(rows):
         p99 = max(int(a[4]), int(b[4])) / 1000
         two_rates.append(rate)
         cpu_all.append(cpu)
-        print(f"{'2 hosts':<10}{rate:>12.0f}{p50:>9.2f}{p99:>9.2f}{cpu[0]:>14.2f}{cpu[1]:>8.2f}{cpu[2]:>8.2f}{cpu[4]:>6.2f}{other(cpu):>7.2f}{cpu[3]:>9.2f}")
+        print(f"{'2 spins':<10}{rate:>12.0f}{p50:>9.2f}{p99:>9.2f}{cpu[0]:>14.2f}{cpu[1]:>8.2f}{cpu[2]:>8.2f}{cpu[4]:>6.2f}{other(cpu):>7.2f}{cpu[3]:>9.2f}")
         i += 2
 one = sum(one_rates) / len(one_rates)
 cpu_host = sum(c[1] + c[2] for c in cpu_all) / booked * 1000
 cpu_redis = sum(c[0] for c in cpu_all) / booked * 1000
 two = sum(two_rates) / len(two_rates)
-print(f"mean: 1 host {one:.0f}/s, 2 hosts {two:.0f}/s, ratio {two / one:.2f}x")
-print(f"CPU per booking: hosts {cpu_host:.3f} ms, Redis {cpu_redis:.3f} ms "
+print(f"mean: 1 instance {one:.0f}/s, 2 instances {two:.0f}/s, ratio {two / one:.2f}x")
+print(f"CPU per booking: Spin {cpu_host:.3f} ms, Redis {cpu_redis:.3f} ms "
       f"(one Redis core at this cost: ~{1000 / cpu_redis:.0f} bookings/s)")
 # wrk stops counting at the deadline with up to one request per connection
 # still in flight; those may still book. So Redis may hold a few more.
@@ -157,4 +158,4 @@ print(f"201s counted by wrk: {booked}; bookings Redis gained: {stored} "
       + ("" if ok else "  <-- MISMATCH"))
 sys.exit(0 if ok else 1)
 PY
-say "logs in $WORK"
+say "logs in $WORK; rerun: scripts/bench-scaling.sh (DURATION, ROUNDS, CONNECTIONS, THREADS, FSYNC override)"

@@ -3,7 +3,6 @@
 # on a fresh machine and stay quick on a prepared one.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-HOST_BIN="$ROOT/target/release/spin-host"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -65,10 +64,37 @@ build_component() {
   (cd "$ROOT" && cargo build --target wasm32-wasip1 --release)
 }
 
-# Builds the Spin-compatible local host.
-build_host() {
-  say "building the local Spin-compatible host (release)"
-  (cd "$ROOT" && cargo build -p spin-host --release)
+# Sets and exports SPIN_BIN, the Spin CLI every script runs the component
+# with: $SPIN_BIN if set; else `spin` on the PATH when it is Spin 3.x or 4.x;
+# else the Spin 4.0.2 kept in ../shared/tools/spin/ beside the project (CI
+# clones the project next to shared/, so the path is relative to $ROOT).
+# With none of them it says how to install Spin and exits: there is no
+# other runtime.
+find_spin() {
+  local shared="$ROOT/../shared/tools/spin/spin"
+  if [ -n "${SPIN_BIN:-}" ]; then
+    if ! "$SPIN_BIN" --version >/dev/null 2>&1; then
+      say "SPIN_BIN=$SPIN_BIN does not run ($SPIN_BIN --version failed)"
+      exit 1
+    fi
+  elif command -v spin >/dev/null && spin --version 2>/dev/null | grep -qE '^spin [34]\.'; then
+    SPIN_BIN="$(command -v spin)"
+  elif [ -x "$shared" ]; then
+    SPIN_BIN="$(cd "$(dirname "$shared")" && pwd)/spin"
+  else
+    say "no Spin CLI found (SPIN_BIN, spin 3.x/4.x on the PATH, or $shared)"
+    cat >&2 <<'HELP'
+The seat booking component runs only under the real Spin CLI (3.x or 4.x).
+Install it with Spin's official installer (see https://spinframework.dev):
+
+    curl -fsSL https://spinframework.dev/downloads/install.sh | bash
+    sudo mv ./spin /usr/local/bin/spin
+
+or point SPIN_BIN at a spin binary you already have.
+HELP
+    exit 1
+  fi
+  export SPIN_BIN
 }
 
 # Prints "host port password" for a redis:// URL (password may be empty).
@@ -82,32 +108,99 @@ parse_redis_url() {
   printf '%s %s %s\n' "$host" "$port" "${auth#*:}"
 }
 
-# Kills the processes in the array `pids`; scripts trap it on exit.
-stop_pids() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+# Process ids (`pids`) and Spin process groups (`spin_pgids`) a script
+# started, with the throwaway HOMEs of its Spin instances (`spin_homes`).
+pids=()
+spin_pgids=()
+spin_homes=()
 
-# Starts a throw-away redis-server (no persistence) and the component in
-# the local host on free loopback ports, logging into the folder $1, and
-# waits until the service is healthy. Sets REDIS_PORT, HOST_PORT, TARGET
-# and a random ADMIN_TOKEN, and appends the process ids to `pids`.
+# Stops one Spin instance: `spin up` runs a child `spin trigger http`, so it
+# signals the whole process group (SIGINT, then SIGKILL after 5 s) lest the
+# child be orphaned and keep serving.
+stop_spin() {
+  local pgid="$1"
+  kill -INT -- "-$pgid" 2>/dev/null || return 0
+  for _ in $(seq 50); do
+    kill -0 -- "-$pgid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  say "Spin (process group $pgid) ignored SIGINT for 5 s; killing it"
+  kill -KILL -- "-$pgid" 2>/dev/null || true
+}
+
+# Stops everything the script started (Spin groups first, then `pids`) and
+# deletes the throwaway HOMEs; idempotent, so EXIT after INT is harmless.
+stop_started() {
+  local p
+  for p in "${spin_pgids[@]}"; do stop_spin "$p"; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${spin_homes[@]}"; do rm -rf "$p"; done
+  spin_pgids=() pids=() spin_homes=()
+}
+
+# Makes the script stop what it started on exit, and exit (130/143) on
+# Ctrl-C or TERM instead of carrying on without its services.
+trap_stop_started() {
+  trap stop_started EXIT
+  trap 'stop_started; exit 130' INT
+  trap 'stop_started; exit 143' TERM
+}
+
+# start_spin LISTEN LOG: starts one real Spin instance serving spin.toml at
+# LISTEN (host:port), with runtime-config.toml, from $ROOT (where Spin's env
+# provider finds .env), variables from the caller's environment
+# (SPIN_VARIABLE_*). Each instance gets a throwaway HOME holding its own
+# --state-dir and --log-dir, so instances share nothing (not even .spin/
+# beside spin.toml), and its own process group (setsid) so stop_spin can
+# stop `spin up` and its child together. Output goes to LOG. Waits until it
+# answers HTTP, then sets SPIN_PGID (appended to spin_pgids too).
+start_spin() {
+  local listen="$1" log="$2" home
+  [ -n "${SPIN_BIN:-}" ] || find_spin
+  home="$(mktemp -d "${TMPDIR:-/tmp}/seat-booking-spin.XXXXXX")"
+  spin_homes+=("$home")
+  # A non-interactive shell's background job is no group leader, so setsid
+  # does not fork: $! is `spin up` itself, and the new group's id.
+  (cd "$ROOT" && HOME="$home" exec setsid "$SPIN_BIN" up --from "$ROOT/spin.toml" \
+    --listen "$listen" --runtime-config-file "$ROOT/runtime-config.toml" \
+    --state-dir "$home/state" --log-dir "$home/logs") </dev/null >"$log" 2>&1 &
+  SPIN_PGID=$!
+  spin_pgids+=("$SPIN_PGID")
+  for _ in $(seq 600); do
+    if ! kill -0 "$SPIN_PGID" 2>/dev/null; then
+      say "spin up exited before answering on $listen; the end of $log:"
+      tail -n 20 "$log" >&2
+      return 1
+    fi
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$listen/api/version")" = 200 ] && return 0
+    sleep 0.1
+  done
+  say "spin up never answered on $listen within 60 s; see $log"
+  return 1
+}
+
+# Starts a throw-away redis-server (no persistence) and the component under
+# real Spin on free loopback ports, logging into the folder $1, and waits
+# until the service is healthy. Sets REDIS_PORT, SPIN_PORT, TARGET and a
+# random ADMIN_TOKEN; the processes go to `pids` and `spin_pgids`.
 start_service() {
   local dir="$1"
   REDIS_PORT=$(free_port)
-  HOST_PORT=$(free_port)
-  TARGET="http://127.0.0.1:$HOST_PORT"
+  SPIN_PORT=$(free_port)
+  TARGET="http://127.0.0.1:$SPIN_PORT"
   ADMIN_TOKEN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-  say "starting redis-server on 127.0.0.1:$REDIS_PORT and the component at $TARGET"
+  say "starting redis-server on 127.0.0.1:$REDIS_PORT and the component under $SPIN_BIN at $TARGET"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >"$dir/redis.log" 2>&1 &
   pids+=($!)
   SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" \
   SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
   SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
-    "$HOST_BIN" up --from "$ROOT/spin.toml" --listen "127.0.0.1:$HOST_PORT" >"$dir/host.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 600); do
+    start_spin "127.0.0.1:$SPIN_PORT" "$dir/spin.log"
+  for _ in $(seq 100); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$TARGET/health")" = 200 ] && return 0
     sleep 0.1
   done
-  say "the service never became healthy; see $dir/host.log"
+  say "the service never became healthy; see $dir/spin.log and $dir/redis.log"
   return 1
 }
 

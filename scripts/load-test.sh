@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test, end to end: installs Artillery (npm, from package.json), builds
-# the component, the host and the verifier, starts a fresh redis-server and
-# the component in the local host on free loopback ports, seeds the run's
+# the component and the verifier, starts a fresh redis-server and the
+# component under real `spin up` on free loopback ports, seeds the run's
 # events, runs load-test.yml, then checks DESIGN.md's invariants against
 # Redis with the verifier and draws the run as an HTML chart.
 #
@@ -9,12 +9,12 @@
 #   scripts/load-test.sh --profile ci    # short profile, 40 s of load (CI)
 #
 # Output goes to target/load-test/: report.json (Artillery), artillery.log,
-# summary.txt (the verifier), chart.html, and the Redis and host logs.
+# summary.txt (the verifier), chart.html, and the Redis and Spin logs.
 # Exit status: 0 only when Artillery's checks pass and every invariant holds.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-unset CARGO_TARGET_DIR  # the host and the verifier are found under ./target
+unset CARGO_TARGET_DIR  # the component and the verifier are found under ./target
 
 PROFILE=full
 while [ $# -gt 0 ]; do
@@ -51,14 +51,15 @@ if [ -f package-lock.json ] && grep -q '"resolved"' package-lock.json; then
 fi
 
 ensure_redis_server
+find_spin
 build_component
-build_host
-say "building the load verifier (release)"
-cargo build -p load-verifier --release
-VERIFIER="$ROOT/target/release/load-verifier"
+# Debug profile: it shares the build `cargo test` (scripts/test.sh) has just
+# made, and checks a run's report in seconds all the same.
+say "building the load verifier"
+cargo build -p load-verifier
+VERIFIER="$ROOT/target/debug/load-verifier"
 
-pids=()
-trap stop_pids EXIT INT TERM
+trap_stop_started
 start_service "$OUT"
 
 seeded=$(LOAD_TEST_ADMIN_TOKEN="$ADMIN_TOKEN" timeout 60 node loadtest/seed.js "$TARGET")

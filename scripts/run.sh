@@ -2,12 +2,14 @@
 # Runs the seat booking service at http://127.0.0.1:3000 (LISTEN overrides).
 #
 # Builds the component, starts a local redis-server if none answers at the
-# configured address, and serves with `spin up` when the Spin CLI is
-# installed, or with the project's own Spin-compatible host otherwise.
-# Ctrl-C stops everything this script started.
+# configured address, and serves with the real Spin CLI (`spin up
+# --runtime-config-file runtime-config.toml`; SPIN_BIN, else spin 3.x/4.x on
+# the PATH, else ../shared/tools/spin/spin). Without Spin it says how to
+# install it and exits non-zero. Ctrl-C stops everything this script started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+find_spin
 
 LISTEN="${LISTEN:-127.0.0.1:3000}"
 
@@ -27,15 +29,22 @@ if [ -z "${SPIN_VARIABLE_ADMIN_TOKEN:-}" ] && ! grep -q '^SPIN_VARIABLE_ADMIN_TO
 fi
 
 ensure_redis_running "$redis_host" "$redis_port" "$redis_password"
-cleanup() { [ -n "${STARTED_REDIS_PID:-}" ] && kill "$STARTED_REDIS_PID" 2>/dev/null; true; }
-trap cleanup EXIT INT TERM
+[ -n "$STARTED_REDIS_PID" ] && pids+=("$STARTED_REDIS_PID")
+trap_stop_started
 
 build_component
-if command -v spin >/dev/null; then
-  say "serving with spin up on http://$LISTEN"
-  spin up --runtime-config-file runtime-config.toml --listen "$LISTEN"
-else
-  build_host
-  say "serving with the local host on http://$LISTEN (no spin CLI found)"
-  "$HOST_BIN" up --from spin.toml --runtime-config-file runtime-config.toml --listen "$LISTEN"
-fi
+log_dir="$ROOT/target/run"
+mkdir -p "$log_dir"
+say "starting $("$SPIN_BIN" --version) on http://$LISTEN (log: ${log_dir#"$ROOT"/}/spin.log)"
+start_spin "$LISTEN" "$log_dir/spin.log"
+say "serving on http://$LISTEN; Ctrl-C stops it"
+# Spin's output (and the component's stderr) on this terminal until Spin
+# exits or Ctrl-C stops everything.
+tail -n +1 -f "$log_dir/spin.log" &
+pids+=($!)
+set +e
+wait "$SPIN_PGID"
+status=$?
+set -e
+say "spin up exited ($status)"
+exit "$status"

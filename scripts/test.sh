@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, unit tests, the host's
-# tests, Lua script tests against a real redis-server, the integration tests
-# that drive the built component in the host over real HTTP, the seat map
-# page in headless Chromium, a short fuzz run from the OpenAPI document, and
-# the Artillery load test's CI profile with its invariant verifier.
+# Runs every check and test: formatting, clippy, unit tests, Lua script
+# tests against a real redis-server, the integration tests that drive the
+# built component under real `spin up` over real HTTP, the seat map page in
+# headless Chromium, a short fuzz run from the OpenAPI document, and the
+# Artillery load test's CI profile with its invariant verifier, all on the
+# real Spin CLI (SPIN_BIN, else spin 3.x/4.x on the PATH, else
+# ../shared/tools/spin/spin; its version is the first line printed).
 # Installs what it needs (redis-server, the wasm32-wasip1 target, chromium,
 # npm packages, Artillery, schemathesis) on a fresh machine. Ends with one line
-# "tests: N passed, N failed" over all of them.
+# "tests: N passed, N failed, N skipped" over the cargo and browser tests.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-unset CARGO_TARGET_DIR  # the tests find the component and host under ./target
+unset CARGO_TARGET_DIR  # the tests and scripts find the component under ./target
 out="$ROOT/target/test-output"
 mkdir -p "$out"
+
+# First line: the Spin every step below runs (SPIN_BIN is exported, so the
+# integration tests and the other scripts use the same one).
+find_spin
+echo "Spin: $("$SPIN_BIN" --version) ($SPIN_BIN)"
 
 ensure_redis_server
 ensure_wasm_target
@@ -20,12 +27,16 @@ ensure_wasm_target
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
-say "cargo clippy (component and host, native; component for wasm32-wasip1)"
+say "cargo clippy (workspace, native)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p seat-booking --target wasm32-wasip1 -- -D warnings
 
 build_component
-build_host
+say "cargo clippy (wasm32-wasip1: the component, and the integration tests' Spin probe if present)"
+wasm_crates=(-p seat-booking)
+[ -d integration/spin-probe ] && wasm_crates+=(-p spin-probe)
+# --release, after the release build: it reuses that build's host crates
+# (the proc-macros of spin-sdk and serde) instead of compiling them again.
+cargo clippy --release "${wasm_crates[@]}" --target wasm32-wasip1 -- -D warnings
 
 failed_steps=()
 # step NAME LOG COMMAND...: runs a test step to its end, teeing its output.
@@ -38,8 +49,10 @@ step() {
   [ "$status" -eq 0 ] || failed_steps+=("$name")
 }
 
-say "cargo test (release profile, so the host's wasmtime build is shared)"
-step "cargo test" "$out/cargo-test.log" cargo test --workspace --release
+# Debug profile: it compiles faster, and the integration tests build the
+# wasm component in release themselves (through cargo).
+say "cargo test (debug profile)"
+step "cargo test" "$out/cargo-test.log" cargo test --workspace
 step "browser tests" "$out/browser-test.log" bash scripts/browser-test.sh
 step "fuzz run" "$out/fuzz.log" env MAX_EXAMPLES="${FUZZ_EXAMPLES:-25}" bash scripts/fuzz.sh
 step "load test" "$out/load-test.log" bash scripts/load-test.sh --profile ci

@@ -1,11 +1,15 @@
 // The browser tests' harness: a real redis-server on a free loopback port,
-// the built component in the project's host (target/release/spin-host), and
-// Debian's Chromium driven by playwright-core. No mocks; all on 127.0.0.1.
-// Build first (scripts/browser-test.sh does): the component and the host.
+// the built component under the real Spin CLI (`spin up`), and Debian's
+// Chromium driven by playwright-core. No mocks; all on 127.0.0.1.
+// Build the component first (scripts/browser-test.sh does).
+//
+// Spin is found as the scripts find it (scripts/lib.sh, find_spin): $SPIN_BIN;
+// else `spin` on the PATH when it is Spin 3.x or 4.x; else
+// ../shared/tools/spin/spin beside the project.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,11 +54,11 @@ export async function waitUntil(what, check, ms = 30000) {
   }
 }
 
-/** A child process whose output goes to target/test-output/<log>. */
-function child(command, args, log, env = {}) {
+/** A child process whose output goes to target/test-output/<log>; `options` go to spawn. */
+function child(command, args, log, env = {}, options = {}) {
   mkdirSync(OUTPUT, { recursive: true });
   const out = createWriteStream(path.join(OUTPUT, log));
-  const proc = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options });
   proc.stdout.pipe(out);
   proc.stderr.pipe(out);
   return proc;
@@ -66,6 +70,62 @@ function stop(proc) {
     proc.once('exit', resolve);
     proc.kill('SIGKILL');
   });
+}
+
+/** True while any process of process group `pgid` is alive. */
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a process group leader and its group: `spin up` runs a child
+ * `spin trigger http`, which must not be orphaned. SIGINT to the whole
+ * group, SIGKILL after 5 s if any of it is left.
+ */
+async function stopGroup(proc) {
+  const pgid = proc.pid;
+  const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', r));
+  try {
+    process.kill(-pgid, 'SIGINT');
+  } catch {
+    return; // the group is gone already
+  }
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (!groupAlive(pgid)) break;
+  }
+  if (groupAlive(pgid)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone in between
+    }
+  }
+  await exited;
+}
+
+const INSTALL_HINT = `no Spin CLI found (SPIN_BIN, spin 3.x/4.x on the PATH, or ../shared/tools/spin/spin).
+Install it with Spin's official installer (see https://spinframework.dev/install):
+  curl -fsSL https://spinframework.dev/downloads/install.sh | bash && sudo mv ./spin /usr/local/bin/spin`;
+
+/** The Spin CLI to run, in the scripts' order: $SPIN_BIN, spin 3.x/4.x on the PATH, the shared copy. */
+export function findSpin() {
+  if (process.env.SPIN_BIN) return process.env.SPIN_BIN;
+  try {
+    const version = execFileSync('spin', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    if (/^spin [34]\./.test(version)) return 'spin';
+  } catch {
+    // no spin on the PATH
+  }
+  const shared = path.resolve(ROOT, '..', 'shared', 'tools', 'spin', 'spin');
+  if (existsSync(shared)) return shared;
+  throw new Error(INSTALL_HINT);
 }
 
 /** A throw-away redis-server (no persistence); `stop()` and `start()` again simulate an outage. */
@@ -104,29 +164,49 @@ function canConnect(port) {
   });
 }
 
-/** The host serving spin.toml, with its Redis variables pointing at `redis`. */
-export class Host {
+/**
+ * The component under real `spin up`, serving spin.toml with its Redis
+ * variables pointing at `redis`. Each instance has a throwaway HOME holding
+ * its own --state-dir and --log-dir, and its own process group (detached),
+ * so stop() ends `spin up` and its `spin trigger http` child together.
+ */
+export class Spin {
   static async start(redis) {
-    const host = new Host();
-    host.port = await freePort();
-    host.url = `http://127.0.0.1:${host.port}`;
-    host.proc = child(
-      path.join(ROOT, 'target', 'release', 'spin-host'),
-      ['up', '--from', 'spin.toml', '--listen', `127.0.0.1:${host.port}`],
-      `browser-host-${host.port}.log`,
+    const spin = new Spin();
+    spin.port = await freePort();
+    spin.url = `http://127.0.0.1:${spin.port}`;
+    spin.home = mkdtempSync(path.join(tmpdir(), 'seat-booking-spin-'));
+    spin.proc = child(
+      findSpin(),
+      [
+        'up',
+        '--from', path.join(ROOT, 'spin.toml'),
+        '--listen', `127.0.0.1:${spin.port}`,
+        '--runtime-config-file', path.join(ROOT, 'runtime-config.toml'),
+        '--state-dir', path.join(spin.home, 'state'),
+        '--log-dir', path.join(spin.home, 'logs'),
+      ],
+      `browser-spin-${spin.port}.log`,
       {
+        HOME: spin.home,
         SPIN_VARIABLE_REDIS_ADDRESS: `redis://127.0.0.1:${redis.port}`,
         SPIN_VARIABLE_REDIS_HOST: `127.0.0.1:${redis.port}`,
         SPIN_VARIABLE_ADMIN_TOKEN: ADMIN_TOKEN,
       },
+      { detached: true }, // setsid: its own process group
     );
-    const exited = new Promise((_, reject) => host.proc.once('exit', (code) => reject(new Error(`host exited (${code})`))));
+    const exited = new Promise((_, reject) => spin.proc.once('exit', (code) => reject(new Error(`spin up exited (${code}); see target/test-output/browser-spin-${spin.port}.log`))));
     exited.catch(() => {}); // only fatal while waiting below
-    await Promise.race([
-      waitUntil('the host', async () => (await fetch(host.url + '/api/version')).ok, 120000),
-      exited,
-    ]);
-    return host;
+    try {
+      await Promise.race([
+        waitUntil('spin up', async () => (await fetch(spin.url + '/api/version')).ok, 120000),
+        exited,
+      ]);
+    } catch (e) {
+      await spin.stop();
+      throw e;
+    }
+    return spin;
   }
 
   /** A JSON API call: `{ status, body }`. */
@@ -146,8 +226,9 @@ export class Host {
     if (res.status !== 201) throw new Error(`creating ${id}: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
-  stop() {
-    return stop(this.proc);
+  async stop() {
+    if (this.proc) await stopGroup(this.proc);
+    if (this.home) rmSync(this.home, { recursive: true, force: true });
   }
 }
 

@@ -1,13 +1,13 @@
 // The seat map page in a real browser (Debian's headless Chromium) against
-// the component in the project's host and a real Redis. Run with
+// the component under real `spin up` and a real Redis. Run with
 // scripts/browser-test.sh, or `node --test tests-browser/` once the
-// component and host are built.
+// component is built.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Host, Redis, launchBrowser, OUTPUT, ROOT } from './harness.mjs';
+import { Spin, Redis, launchBrowser, OUTPUT, ROOT } from './harness.mjs';
 
 const EVENT = 'gala';
 const ROWS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].map((label) => ({ label, seats: 16 }));
@@ -19,7 +19,7 @@ let browser;
 
 before(async () => {
   redis = await Redis.start();
-  host = await Host.start(redis);
+  host = await Spin.start(redis);
   browser = await launchBrowser();
   await host.createEvent(EVENT, 'Gala night', ROWS);
 });
