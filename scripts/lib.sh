@@ -40,6 +40,14 @@ ensure_redis_server() {
   fi
 }
 
+# Debian's redis-sentinel and haproxy, for the replicated topology of
+# scripts/ha-topology.sh (failover tests, run.sh --ha), installed once.
+ensure_ha_packages() {
+  if ! command -v redis-sentinel >/dev/null || ! command -v haproxy >/dev/null; then
+    apt_install redis-server redis-sentinel haproxy
+  fi
+}
+
 # The npm packages of package.json (Artillery, playwright-core), without
 # any browser download.
 ensure_node_modules() {

@@ -6,9 +6,10 @@
 # Artillery load test's CI profile with its invariant verifier, all on the
 # real Spin CLI (SPIN_BIN, else spin 3.x/4.x on the PATH, else
 # ../shared/tools/spin/spin; its version is the first line printed).
-# Installs what it needs (redis-server, the wasm32-wasip1 target, chromium,
-# npm packages, Artillery, schemathesis) on a fresh machine. Ends with one line
-# "tests: N passed, N failed, N skipped" over the cargo and browser tests.
+# Installs what it needs (redis-server, redis-sentinel, haproxy, the
+# wasm32-wasip1 target, chromium, npm packages, Artillery, schemathesis) on a
+# fresh machine. Ends with one line "tests: N passed, N failed, N skipped"
+# over the cargo and browser tests.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -22,6 +23,7 @@ find_spin
 echo "Spin: $("$SPIN_BIN" --version) ($SPIN_BIN)"
 
 ensure_redis_server
+ensure_ha_packages  # before the failover tests start topologies in parallel
 ensure_wasm_target
 
 say "cargo fmt --check"

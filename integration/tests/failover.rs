@@ -21,6 +21,16 @@ use integration::{client, send_with, Answer, RedisServer, Spin, ADMIN_TOKEN};
 use redis::Commands;
 use serde_json::{json, Value};
 
+/// One topology at a time: each test runs six Redis and Sentinel processes,
+/// HAProxy and Spin on a 2-core machine, and its 2-second answer limit
+/// should measure failover, not a neighbour test's load.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Takes the turn (a failed test must not block the others).
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The longest any answer may take, failover or not.
 const ANSWER_LIMIT: Duration = Duration::from_secs(2);
 /// The event the ticketing operations use: 20 rows of 20 seats.
@@ -398,6 +408,7 @@ fn report(case: &str, ledger: &Ledger, window: Duration) {
 
 #[test]
 fn the_primary_killed_mid_run_loses_no_acknowledged_booking() {
+    let _turn = turn();
     let ha = HaTopology::start_with("kill", &[]);
     let spins = [start_spin(&ha, "1"), start_spin(&ha, "1")];
     create_event(&spins[0]);
@@ -423,6 +434,7 @@ fn the_primary_killed_mid_run_loses_no_acknowledged_booking() {
 
 #[test]
 fn a_frozen_primary_resumed_after_promotion_acknowledges_nothing_that_is_lost() {
+    let _turn = turn();
     let ha = HaTopology::start_with("freeze", &[]);
     let spins = [start_spin(&ha, "1"), start_spin(&ha, "1")];
     create_event(&spins[0]);
@@ -487,6 +499,7 @@ fn book_during_stalled_replication(ha: &HaTopology, spin: &Spin) -> (Answer, u16
 
 #[test]
 fn without_replica_acks_a_booking_answered_201_is_lost_in_a_failover() {
+    let _turn = turn();
     // A primary that accepts writes with no replica attached, so only the
     // acknowledgement setting stands between the buyer and the loss.
     let ha = HaTopology::start_with("acks0", &[("HA_MIN_REPLICAS_TO_WRITE", "0")]);
@@ -515,6 +528,7 @@ fn without_replica_acks_a_booking_answered_201_is_lost_in_a_failover() {
 
 #[test]
 fn with_one_replica_ack_the_same_booking_answers_503_and_is_never_lost() {
+    let _turn = turn();
     let ha = HaTopology::start_with("acks1", &[("HA_MIN_REPLICAS_TO_WRITE", "0")]);
     let spin = start_spin(&ha, "1");
     let (answer, _) = book_during_stalled_replication(&ha, &spin);
@@ -560,6 +574,7 @@ fn pid_of(redis: &RedisServer) -> u32 {
 
 #[test]
 fn an_unreplicated_booking_answers_503_and_its_retry_replays_once_replicated() {
+    let _turn = turn();
     let redis = RedisServer::start();
     let replica = redis.start_replica();
     let spin = Spin::start_on(&redis, &[("SPIN_VARIABLE_REDIS_REPLICA_ACKS", "1")]);
