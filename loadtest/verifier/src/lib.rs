@@ -5,6 +5,7 @@
 //! chart. `scripts/load-test.sh` runs it; `docs/load-test.md` explains it.
 
 pub mod chart;
+pub mod failover;
 pub mod invariants;
 pub mod report;
 pub mod state;

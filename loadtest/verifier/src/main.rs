@@ -6,6 +6,18 @@
 //! load-verifier --report target/load-test/report.json --redis redis://127.0.0.1:6379 \
 //!   --event default --event lt-xyz-hall --chart target/load-test/chart.html
 //! ```
+//!
+//! After a failover run (`scripts/load-test.sh --failover`), against the new
+//! primary, with what `loadtest/failover.js` recorded:
+//!
+//! ```sh
+//! load-verifier --report target/load-test/report.json --redis redis://127.0.0.1:<new primary> \
+//!   --acknowledged target/load-test/failover-acknowledged.jsonl \
+//!   --writes target/load-test/failover-writes.jsonl
+//! ```
+//!
+//! Its output then ends with `acknowledged bookings lost: N`, `seats sold
+//! twice: N` and `writes unavailable: X s`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +25,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use load_verifier::invariants::check;
+use load_verifier::failover::{self, Ledger, Writes};
+use load_verifier::invariants::{check_counting, Counting};
 use load_verifier::report::Report;
 use load_verifier::state::EventState;
 use load_verifier::{chart, summary};
@@ -39,6 +52,15 @@ struct Args {
     /// hold's expiresAt) and Redis (which runs its TTL), in ms.
     #[arg(long, default_value_t = 1000)]
     slack_ms: i64,
+    /// Failover mode: the bookings answered 201 and the cancellations
+    /// answered 204, as JSON lines (`loadtest/failover.js`). Each is checked
+    /// by id, and "201s = stored" becomes "every 201 is stored".
+    #[arg(long, requires = "writes")]
+    acknowledged: Option<PathBuf>,
+    /// Failover mode: every answer's send time, duration and status, as
+    /// JSON lines (`loadtest/failover.js`).
+    #[arg(long, requires = "acknowledged")]
+    writes: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -57,8 +79,24 @@ fn run(args: Args) -> Result<bool> {
     let path = args.report.display();
     let text = std::fs::read_to_string(&args.report).with_context(|| format!("read {path}"))?;
     let report = Report::from_json(&text).with_context(|| format!("parse {path}"))?;
+    let failover = match (&args.acknowledged, &args.writes) {
+        (Some(acknowledged), Some(writes)) => Some((
+            Ledger::parse(&read(acknowledged)?)
+                .with_context(|| format!("parse {}", acknowledged.display()))?,
+            Writes::parse(&read(writes)?).with_context(|| format!("parse {}", writes.display()))?,
+        )),
+        _ => None,
+    };
+    let counting = if failover.is_some() {
+        Counting::AtLeast
+    } else {
+        Counting::Exact
+    };
     let mut events = args.events;
     events.extend(report.events());
+    if let Some((ledger, _)) = &failover {
+        events.extend(ledger.events());
+    }
     events.sort();
     events.dedup();
     if events.is_empty() {
@@ -71,13 +109,26 @@ fn run(args: Args) -> Result<bool> {
     conn.set_read_timeout(Some(Duration::from_secs(60)))
         .context("set the Redis read timeout")?;
     let mut checks = Vec::new();
+    let mut states = Vec::new();
     for event in &events {
         let state = EventState::read(&mut conn, event)
             .with_context(|| format!("read event {event} from {}", args.redis))?;
-        checks.push(check(&state, report.reported(event), args.slack_ms));
+        checks.push(check_counting(
+            &state,
+            report.reported(event),
+            args.slack_ms,
+            counting,
+        ));
+        states.push(state);
     }
 
     let text = summary::render(&report, &checks);
+    let mut passed = summary::passed(&report, &checks);
+    let failover_text = failover.map(|(ledger, writes)| {
+        let outcome = failover::check(&ledger, &writes, &states);
+        passed &= outcome.passed();
+        failover::render(&ledger, &writes, &outcome)
+    });
     print!("{text}");
     if let Some(chart_path) = &args.chart {
         let verdict = text.lines().last().unwrap_or_default();
@@ -89,5 +140,13 @@ fn run(args: Args) -> Result<bool> {
         .with_context(|| format!("write {}", chart_path.display()))?;
         println!("chart: {}", chart_path.display());
     }
-    Ok(summary::passed(&report, &checks))
+    // The failover section comes last: it ends with the run's three lines.
+    if let Some(failover_text) = failover_text {
+        print!("{failover_text}");
+    }
+    Ok(passed)
+}
+
+fn read(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
 }

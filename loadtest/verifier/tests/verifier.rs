@@ -1,10 +1,14 @@
 //! The verifier binary against real state: the built component under real
 //! `spin up` makes real bookings and holds in a real redis-server, then the
-//! state is corrupted on purpose to prove each check can fail. The harness
-//! builds the component; the verifier binary is built by Cargo for the test.
+//! state is corrupted on purpose to prove each check can fail. The failover
+//! mode (`--acknowledged`, `--writes`) gets the same run's bookings as
+//! `loadtest/failover.js` records them, then a booking "lost in a failover"
+//! and its seat sold again. The harness builds the component; the verifier
+//! binary is built by Cargo for the test.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use integration::{send_with, RedisServer, Spin, ADMIN_TOKEN};
 use serde_json::{json, Value};
@@ -12,12 +16,17 @@ use serde_json::{json, Value};
 /// A finished "load run": its Redis, its Spin instance, and the 201s it saw.
 struct Run {
     redis: RedisServer,
-    _spin: Spin,
+    spin: Spin,
     counters: BTreeMap<String, u64>,
     /// A seat of the live hold the run left behind.
     held_seat: String,
     /// A seat a direct booking sold.
     sold_seat: String,
+    /// What `loadtest/failover.js` would record: each booking answered
+    /// 201 (`failover-acknowledged.jsonl`) ...
+    acknowledged: Vec<Value>,
+    /// ... and each answer (`failover-writes.jsonl`).
+    writes: Vec<Value>,
 }
 
 impl Run {
@@ -28,15 +37,31 @@ impl Run {
         let spin = Spin::start(&redis);
         let agent = integration::client();
         let mut counters = BTreeMap::new();
+        let mut acknowledged = Vec::new();
+        let mut writes = Vec::new();
         let mut call = |method: &str, path: &str, token: Option<&str>, body: Option<Value>| {
             let auth = token.map(|t| format!("Bearer {t}"));
             let headers: Vec<(&str, &str)> =
                 auth.iter().map(|a| ("authorization", a.as_str())).collect();
             let body = body.map(|b| b.to_string().into_bytes());
+            let (sent, started) = (epoch_ms(), Instant::now());
             let answer = send_with(&agent, method, &spin.url(path), &headers, body.as_deref());
+            writes.push(json!({
+                "t": sent, "took": started.elapsed().as_millis() as u64,
+                "status": answer.status, "name": path, "write": method != "GET"
+            }));
             if answer.status == 201 {
                 let created = answer.json();
                 let event = created["eventId"].as_str().unwrap_or("?").to_owned();
+                if let Some(id) = created.get("bookingId") {
+                    let seats = created
+                        .get("seats")
+                        .cloned()
+                        .unwrap_or_else(|| json!([created["seatId"]]));
+                    acknowledged.push(
+                        json!({"kind": "booked", "event": event, "bookingId": id, "seats": seats}),
+                    );
+                }
                 if let Some(seats) = created
                     .get("bookingId")
                     .map(|_| created["seats"].as_array().map_or(1, Vec::len))
@@ -87,26 +112,81 @@ impl Run {
         );
         Run {
             redis,
-            _spin: spin,
+            spin,
             counters,
             held_seat: live["seats"][0].as_str().unwrap().to_owned(),
             sold_seat: "A-9".to_owned(),
+            acknowledged,
+            writes,
         }
     }
 
-    /// Runs the verifier on this run's state with `counters` as the report.
-    fn verify(&self, counters: &BTreeMap<String, u64>) -> (i32, String) {
+    /// Runs the verifier in failover mode: this run's counters as the
+    /// report, and `acknowledged` and `writes` as the processor's records.
+    fn verify_failover(&self, acknowledged: &[Value], writes: &[Value]) -> (i32, String) {
+        let dir = integration::output_dir();
+        let lines = |name: &str, entries: &[Value]| {
+            let path = dir.join(format!("load-verifier-{}-{name}.jsonl", self.redis.port));
+            let text: String = entries.iter().map(|e| format!("{e}\n")).collect();
+            std::fs::write(&path, text).unwrap();
+            path.to_str().unwrap().to_owned()
+        };
+        let acknowledged = lines("acknowledged", acknowledged);
+        let writes = lines("writes", writes);
+        let report = self.report(&self.counters);
+        let out = verifier(&[
+            "--report",
+            &report,
+            "--redis",
+            &self.redis.url(),
+            "--event",
+            "default",
+            "--acknowledged",
+            &acknowledged,
+            "--writes",
+            &writes,
+        ]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// Writes `counters` as an Artillery report and returns its path.
+    fn report(&self, counters: &BTreeMap<String, u64>) -> String {
         let report = json!({
             "aggregate": {"firstMetricAt": 0, "lastMetricAt": 5000, "counters": counters, "summaries": {}},
             "intermediate": []
         });
-        let dir = integration::output_dir();
-        let report_path = dir.join(format!("load-verifier-{}.json", self.redis.port));
-        let chart_path = dir.join(format!("load-verifier-{}.html", self.redis.port));
-        std::fs::write(&report_path, report.to_string()).unwrap();
+        let path =
+            integration::output_dir().join(format!("load-verifier-{}.json", self.redis.port));
+        std::fs::write(&path, report.to_string()).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// Books `seats` of gala directly, behind the recorded clients' back.
+    fn book_unrecorded(&self, seats: &[&str]) -> Value {
+        let answer = send_with(
+            &integration::client(),
+            "POST",
+            &self.spin.url("/api/events/gala/bookings"),
+            &[],
+            Some(json!({ "seats": seats }).to_string().as_bytes()),
+        );
+        assert_eq!(answer.status, 201, "{answer:?}");
+        answer.json()
+    }
+
+    /// Runs the verifier on this run's state with `counters` as the report.
+    fn verify(&self, counters: &BTreeMap<String, u64>) -> (i32, String) {
+        let report_path = self.report(counters);
+        let chart_path =
+            integration::output_dir().join(format!("load-verifier-{}.html", self.redis.port));
         let out = verifier(&[
             "--report",
-            report_path.to_str().unwrap(),
+            &report_path,
             "--redis",
             &self.redis.url(),
             "--event",
@@ -131,6 +211,18 @@ impl Run {
         }
         let _: redis::Value = cmd.query(&mut self.redis.client()).unwrap();
     }
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The three lines a failover run ends with.
+fn closing(lost: u32, twice: u32, window: &str) -> String {
+    format!("acknowledged bookings lost: {lost}\nseats sold twice: {twice}\nwrites unavailable: {window} s\n")
 }
 
 fn verifier(args: &[&str]) -> Output {
@@ -274,5 +366,117 @@ fn a_seat_map_that_disagrees_with_the_locks_fails() {
     assert!(
         text.contains("ok   1 ") && text.contains("ok   2 "),
         "{text}"
+    );
+}
+
+#[test]
+fn failover_mode_checks_acknowledged_bookings_by_id() {
+    let run = Run::new();
+    assert_eq!(run.acknowledged.len(), 3, "{:?}", run.acknowledged);
+    let (code, text) = run.verify_failover(&run.acknowledged, &run.writes);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("acknowledged: 3 bookings (4 seats) in 2 events"),
+        "{text}"
+    );
+    assert!(text.contains("failover verdict: PASS"), "{text}");
+    assert!(text.ends_with(&closing(0, 0, "0.00")), "{text}");
+
+    // A booking Redis stores that no 201 announced (a 503 whose change was
+    // replicated after all) is allowed here, and only here.
+    run.book_unrecorded(&["A-10"]);
+    let (code, text) = run.verify_failover(&run.acknowledged, &run.writes);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("stored bookings no 201 announced: 1"),
+        "{text}"
+    );
+    let (code, text) = run.verify(&run.counters);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("gala: 201s announced 2 bookings, Redis stores 3"),
+        "{text}"
+    );
+
+    // The outage as the writes saw it: 503s between two 201s.
+    let mut writes = run.writes.clone();
+    let t = writes.last().unwrap()["t"].as_u64().unwrap();
+    for (dt, took, status) in [
+        (1_000, 4, 201),
+        (1_200, 3, 503),
+        (3_000, 3, 503),
+        (3_400, 100, 201),
+    ] {
+        writes.push(
+            json!({"t": t + dt, "took": took, "status": status, "name": "book", "write": true}),
+        );
+    }
+    let (code, text) = run.verify_failover(&run.acknowledged, &writes);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.ends_with(&closing(0, 0, "2.50")), "{text}");
+
+    // A 500 fails the run, however well Redis looks.
+    writes.push(json!({"t": t + 4_000, "took": 3, "status": 500, "name": "book", "write": true}));
+    let (code, text) = run.verify_failover(&run.acknowledged, &writes);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("FAIL unexpected: book answered 500"),
+        "{text}"
+    );
+}
+
+#[test]
+fn failover_mode_fails_on_a_lost_booking_whose_seat_sold_again() {
+    let run = Run::new();
+    // The failover lost the direct booking of A-9: its record, its place in
+    // the live set and its seat's marker are gone ...
+    let lost = run
+        .acknowledged
+        .iter()
+        .find(|a| a["seats"] == json!([run.sold_seat]))
+        .unwrap()["bookingId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run.redis_cmd(&["DEL", &format!("booking:{{gala}}:{lost}")]);
+    run.redis_cmd(&["SREM", "bookings:{gala}", &lost]);
+    run.redis_cmd(&["DEL", &format!("lock:seat:{{gala}}:{}", run.sold_seat)]);
+    let (code, text) = run.verify_failover(&run.acknowledged, &run.writes);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(&format!("FAIL lost: gala booking {lost}: not stored")),
+        "{text}"
+    );
+    assert!(text.ends_with(&closing(1, 0, "0.00")), "{text}");
+
+    // ... and the seat is sold again to the next buyer.
+    let again = run.book_unrecorded(&[&run.sold_seat]);
+    let (code, text) = run.verify_failover(&run.acknowledged, &run.writes);
+    assert_eq!(code, 1, "{text}");
+    let mut owners = [lost.as_str(), again["bookingId"].as_str().unwrap()];
+    owners.sort();
+    assert!(
+        text.contains(&format!(
+            "sold twice: gala seat {} to {}",
+            run.sold_seat,
+            owners.join(", ")
+        )),
+        "{text}"
+    );
+    assert!(text.ends_with(&closing(1, 1, "0.00")), "{text}");
+}
+
+#[test]
+fn failover_mode_needs_both_records() {
+    let out = verifier(&[
+        "--report",
+        "/nonexistent/report.json",
+        "--acknowledged",
+        "a.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--writes"),
+        "{out:?}"
     );
 }
