@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Benchmark: the component under real `spin up` against the seed Node.js
-# service (../shared/reference/seed-node), side by side on one Redis, in one
-# run. Spin is found as scripts/lib.sh's find_spin says (SPIN_BIN, else spin
-# 3.x/4.x on the PATH, else ../shared/tools/spin/spin).
+# Benchmark: the component under real `spin up` beside the seed Node.js
+# service (../shared/reference/seed-node) and the yardstick component
+# (bench/yardstick: the bare protocol, open + SET NX EX + one five-line
+# EVAL, nothing else), all on one Redis, in one run. Spin is found as
+# scripts/lib.sh's find_spin says (SPIN_BIN, else spin 3.x/4.x on the PATH,
+# else ../shared/tools/spin/spin).
 #
-#   scripts/bench.sh                 # 10 s per row, 32 connections, 2 wrk threads
-#   DURATION=30 CONNECTIONS=64 THREADS=2 scripts/bench.sh
+#   scripts/bench.sh                 # 3 interleaved rounds, 10 s per row, 32 connections, 2 wrk threads
+#   ROUNDS=5 DURATION=30 CONNECTIONS=64 THREADS=2 scripts/bench.sh
 #
 # Rows: (a) every client books seat 1, (b) every request books a new seat,
-# both for the seed and the component; (c) GET /health (open + PING: the
-# ceiling of any request that uses Redis, on Spin); (d) GET /api/version (no
-# Redis: Spin's per-request floor); (e) hold two named seats then confirm,
-# (f) hold the best 4 adjacent seats, (g) read a 50,000-seat map. Prints
-# requests/s, p50 and p99 per row, the ratios component/seed and
-# component/health, and the Redis round trips each operation makes (counted
-# with MONITOR). This is a benchmark, not a test: it asserts nothing.
+# each for the seed, the component and the yardstick; (c) GET /health
+# (open + PING: the ceiling of any request that uses Redis, on Spin); (d)
+# GET /api/version (no Redis: Spin's per-request floor); (e) hold two named
+# seats then confirm, (f) hold the best 4 adjacent seats, (g) read a
+# 50,000-seat map (once, after the rounds). Rows (a) to (f) run in ROUNDS
+# interleaved rounds (a 2 s warm-up before each row's first round); the
+# table shows each row's median round. Per row: requests/s, p50, p99, Redis
+# CPU per request (INFO cpu, used_cpu_sys + used_cpu_user over the measured
+# run / requests), Redis commands per request (INFO commandstats, commands
+# scripts run included), and the ratios component/yardstick,
+# component/health and component/seed. Then, per operation, one request at a
+# time: the commands each sends (MONITOR) and what its scripts cost Redis
+# (commandstats usec). This is a benchmark, not a test: it asserts nothing.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -22,14 +30,19 @@ cd "$ROOT"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
+ROUNDS="${ROUNDS:-3}"
+OP_REPEATS="${OP_REPEATS:-20}"
 SEED_SRC="${SEED_SRC:-$ROOT/../shared/reference/seed-node}"
 WORK="$ROOT/target/bench"
 mkdir -p "$WORK"
+rm -rf "$WORK/snap" && mkdir -p "$WORK/snap"
 
 ensure_redis_server
 command -v wrk >/dev/null || apt_install wrk
 find_spin
 build_component
+say "building the yardstick (bench/yardstick)"
+cargo build --target wasm32-wasip1 --release -p yardstick
 
 say "preparing the seed service from $SEED_SRC"
 rm -rf "$WORK/seed-node" && mkdir -p "$WORK/seed-node"
@@ -42,110 +55,239 @@ SEED_PORT=$(free_port)
 (cd "$WORK/seed-node" && REDIS_URL="redis://127.0.0.1:$REDIS_PORT" PORT="$SEED_PORT" exec node server.js) >"$WORK/seed.log" 2>&1 &
 pids+=($!)
 
-for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$SEED_PORT/" && break; sleep 0.1; done
+# The yardstick: its own spin.toml, same Redis, its own throwaway HOME and
+# process group (as start_spin does for the product).
+YARD_PORT=$(free_port)
+yard_home="$(mktemp -d "${TMPDIR:-/tmp}/seat-booking-yardstick.XXXXXX")"
+spin_homes+=("$yard_home")
+(cd "$ROOT/bench/yardstick" && HOME="$yard_home" \
+  SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
+  exec setsid "$SPIN_BIN" up --from "$ROOT/bench/yardstick/spin.toml" --listen "127.0.0.1:$YARD_PORT" \
+  --state-dir "$yard_home/state" --log-dir "$yard_home/logs") </dev/null >"$WORK/yardstick.log" 2>&1 &
+spin_pgids+=($!)
 
-# run NAME URL SCRIPT [ARGS...] -> appends "NAME rps p50_us p99_us errors" to
-# $WORK/results, after a 2 s warm-up with the words of $WARM as its arguments.
+for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$SEED_PORT/" && break; sleep 0.1; done
+for _ in $(seq 600); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$YARD_PORT/")" = 404 ] && break
+  sleep 0.1
+done
+
+redis() { redis-cli -p "$REDIS_PORT" "$@"; }
+# snap FILE: Redis's CPU counters and per-command statistics, now.
+snap() { redis info cpu >"$1"; redis info commandstats >>"$1"; }
+
+# run NAME URL SCRIPT [ARGS...] -> appends "NAME ROUND requests duration_us
+# p50_us p99_us errors" to $WORK/results, with INFO snapshots around the
+# measured run in $WORK/snap/NAME.ROUND.{before,after}; before the first
+# round, a 2 s warm-up with the words of $WARM as its arguments.
 : >"$WORK/results"
 run() {
   local name="$1" url="$2" script="$3"; shift 3
-  # shellcheck disable=SC2086 # WARM is a list of words
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "bench/$script" "$url" -- ${WARM:-warm-$name-$RANDOM} >/dev/null
+  if [ "$ROUND" = 1 ]; then
+    # shellcheck disable=SC2086 # WARM is a list of words
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "bench/$script" "$url" -- ${WARM:-warm-$name-$RANDOM} >/dev/null
+  fi
   local line
+  snap "$WORK/snap/$name.$ROUND.before"
   line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "bench/$script" "$url" -- "$@" | grep '^RESULT')
+  snap "$WORK/snap/$name.$ROUND.after"
   read -r _ requests duration_us p50 p99 errors _ <<<"$line"
-  local rps=$(( requests * 1000000 / duration_us ))
-  printf '%s %s %s %s %s\n' "$name" "$rps" "$p50" "$p99" "$errors" >>"$WORK/results"
-  say "$name: $rps req/s, p50 ${p50} us, p99 ${p99} us, socket errors $errors"
+  printf '%s %s %s %s %s %s %s\n' "$name" "$ROUND" "$requests" "$duration_us" "$p50" "$p99" "$errors" >>"$WORK/results"
+  say "round $ROUND $name: $(( requests * 1000000 / duration_us )) req/s, p50 ${p50} us, p99 ${p99} us, socket errors $errors"
 }
 
 COMPONENT="$TARGET"
 SEED="http://127.0.0.1:$SEED_PORT"
-say "measuring: $THREADS wrk threads, $CONNECTIONS connections, ${DURATION}s per row"
-run seed-one-seat "$SEED/api/book/1" book_one_seat.lua
-run component-one-seat "$COMPONENT/api/book/1" book_one_seat.lua
-run seed-distinct "$SEED/" book_distinct_seats.lua "seed-$$"
-run component-distinct "$COMPONENT/" book_distinct_seats.lua "component-$$"
-run component-health "$COMPONENT/health" get.lua
-run component-floor "$COMPONENT/api/version" get.lua
+YARD="http://127.0.0.1:$YARD_PORT"
 
 # create_event ID ROWS SEATS_PER_ROW: rows R1..R<ROWS>.
 create_event() {
   python3 -c 'import json,sys; print(json.dumps({"id": sys.argv[1], "name": sys.argv[1], "rows": [{"label": f"R{i}", "seats": int(sys.argv[3])} for i in range(1, int(sys.argv[2]) + 1)]}))' "$1" "$2" "$3" |
     curl -sf -o /dev/null -X POST -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' --data-binary @- "$COMPONENT/api/events"
 }
-create_event hold-confirm 1000 100
+for round in $(seq "$ROUNDS"); do create_event "hold-confirm-$round" 1000 100; done
 create_event best-four 200 100
 create_event stadium 500 100
+create_event ops 1000 100
 say "seeding the stadium map: 5,000 seats booked, 5,000 held"
 for row in $(seq 1 100); do
   seats=$(python3 -c 'import sys; r=sys.argv[1]; print(",".join(f"\"R{r}-{n}\"" for n in range(1, 51)))' "$row")
   if [ $((row % 2)) -eq 0 ]; then what=bookings; else what=holds; fi
   curl -sf -o /dev/null -X POST -H 'content-type: application/json' --data-binary "{\"seats\":[$seats]}" "$COMPONENT/api/events/stadium/$what"
 done
-WARM="hold-confirm 1" run hold-confirm "$COMPONENT/" hold_confirm.lua hold-confirm 501
-WARM="best-four" run best-four "$COMPONENT/" best_available.lua best-four
-CONNECTIONS=4 run stadium-map "$COMPONENT/api/events/stadium/seats" get.lua
+
+say "measuring: $ROUNDS interleaved rounds, $THREADS wrk threads, $CONNECTIONS connections, ${DURATION}s per row; $(uptime)"
+uptime >"$WORK/load-before"
+for ROUND in $(seq "$ROUNDS"); do
+  run seed-one-seat "$SEED/api/book/1" book_one_seat.lua
+  run component-one-seat "$COMPONENT/api/book/1" book_one_seat.lua
+  run yardstick-one-seat "$YARD/api/book/1" book_one_seat.lua
+  run seed-distinct "$SEED/" book_distinct_seats.lua "seed-$$-$ROUND"
+  run component-distinct "$COMPONENT/" book_distinct_seats.lua "component-$$-$ROUND"
+  run yardstick-distinct "$YARD/" book_distinct_seats.lua "yardstick-$$-$ROUND"
+  run component-health "$COMPONENT/health" get.lua
+  run component-floor "$COMPONENT/api/version" get.lua
+  WARM="hold-confirm-$ROUND 1" run hold-confirm "$COMPONENT/" hold_confirm.lua "hold-confirm-$ROUND" 501
+  WARM="best-four" run best-four "$COMPONENT/" best_available.lua best-four
+done
+ROUND=1 CONNECTIONS=4 run stadium-map "$COMPONENT/api/events/stadium/seats" get.lua
+uptime >"$WORK/load-after"
+
+# Per operation, one request at a time, OP_REPEATS times: commandstats
+# around each request (what its scripts and commands cost Redis).
+say "measuring each operation's Redis cost, $OP_REPEATS requests each"
+post_json() { curl -s -X POST -H 'content-type: application/json' "${@:3}" --data-binary "$2" "$COMPONENT$1"; }
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+# op NAME COMMAND...: runs the command between two snapshots; its stdout is kept in $OUT.
+op() {
+  local name="$1"; shift
+  snap "$WORK/snap/op.$name.$i.before"
+  OUT=$("$@")
+  snap "$WORK/snap/op.$name.$i.after"
+}
+for i in $(seq "$OP_REPEATS"); do
+  op health curl -s -o /dev/null "$COMPONENT/health"
+  op book curl -s -o /dev/null -X POST "$COMPONENT/api/book/op-seat-$$-$i"
+  op book-sold curl -s -o /dev/null -X POST "$COMPONENT/api/book/op-seat-$$-$i"
+  op book-idempotent curl -s -o /dev/null -X POST -H "idempotency-key: op-$$-$i" "$COMPONENT/api/book/op-idem-$$-$i"
+  op book-replay curl -s -o /dev/null -X POST -H "idempotency-key: op-$$-$i" "$COMPONENT/api/book/op-idem-$$-$i"
+  op yardstick-book curl -s -o /dev/null -X POST "$YARD/api/book/op-yard-$$-$i"
+  op hold post_json /api/events/ops/holds "{\"seats\":[\"R$i-1\",\"R$i-2\"]}"
+  hold_id=$(json_field "$OUT" holdId); hold_token=$(json_field "$OUT" holdToken)
+  op confirm post_json "/api/events/ops/holds/$hold_id/confirm" '' -H "authorization: Bearer $hold_token"
+  op best-available post_json /api/events/best-four/holds '{"bestAvailable":{"count":4}}'
+  hold_id=$(json_field "$OUT" holdId); hold_token=$(json_field "$OUT" holdToken)
+  op release curl -s -o /dev/null -X DELETE -H "authorization: Bearer $hold_token" "$COMPONENT/api/events/best-four/holds/$hold_id"
+  op direct-booking post_json /api/events/ops/bookings "{\"seats\":[\"R$i-5\",\"R$i-6\"]}"
+  booking_id=$(json_field "$OUT" bookingId); booking_token=$(json_field "$OUT" bookingToken)
+  op cancel curl -s -o /dev/null -X DELETE -H "authorization: Bearer $booking_token" "$COMPONENT/api/events/ops/bookings/$booking_id"
+  op seat-map curl -s -o /dev/null "$COMPONENT/api/events/stadium/seats"
+done
 
 # Round trips per operation: one request each, with MONITOR counting the
 # commands clients send (commands a script runs inside Redis are not round trips).
 say "counting Redis round trips per operation"
-redis-cli -p "$REDIS_PORT" monitor >"$WORK/monitor.log" &
+redis monitor >"$WORK/monitor.log" &
 monitor_pid=$!
 pids+=("$monitor_pid")
 sleep 0.3
-mark() { redis-cli -p "$REDIS_PORT" echo "mark:$1" >/dev/null; }
-post_json() { curl -s -X POST -H 'content-type: application/json' "${@:3}" --data-binary "$2" "$COMPONENT$1"; }
+mark() { redis echo "mark:$1" >/dev/null; }
 mark health; curl -s -o /dev/null "$COMPONENT/health"
 mark book; curl -s -o /dev/null -X POST "$COMPONENT/api/book/rt-seat"
 mark book-sold; curl -s -o /dev/null -X POST "$COMPONENT/api/book/rt-seat"
-mark hold; hold=$(post_json /api/events/hold-confirm/holds '{"seats":["R1000-1","R1000-2"]}')
-hold_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["holdId"])' "$hold")
-hold_token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["holdToken"])' "$hold")
-mark confirm; post_json "/api/events/hold-confirm/holds/$hold_id/confirm" '' -H "authorization: Bearer $hold_token" >/dev/null
+mark yardstick-book; curl -s -o /dev/null -X POST "$YARD/api/book/rt-seat-yardstick"
+mark hold; hold=$(post_json /api/events/hold-confirm-1/holds '{"seats":["R1000-1","R1000-2"]}')
+hold_id=$(json_field "$hold" holdId); hold_token=$(json_field "$hold" holdToken)
+mark confirm; post_json "/api/events/hold-confirm-1/holds/$hold_id/confirm" '' -H "authorization: Bearer $hold_token" >/dev/null
 mark best-available; hold=$(post_json /api/events/best-four/holds '{"bestAvailable":{"count":4}}')
-hold_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["holdId"])' "$hold")
-hold_token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["holdToken"])' "$hold")
+hold_id=$(json_field "$hold" holdId); hold_token=$(json_field "$hold" holdToken)
 mark release; curl -s -o /dev/null -X DELETE -H "authorization: Bearer $hold_token" "$COMPONENT/api/events/best-four/holds/$hold_id"
-mark direct-booking; post_json /api/events/hold-confirm/bookings '{"seats":["R1000-5","R1000-6"]}' >/dev/null
+mark direct-booking; post_json /api/events/hold-confirm-1/bookings '{"seats":["R1000-5","R1000-6"]}' >/dev/null
 mark seat-map; curl -s -o /dev/null "$COMPONENT/api/events/stadium/seats"
 mark end
 sleep 0.3
 kill "$monitor_pid" 2>/dev/null || true
 
-python3 - "$WORK/results" "$DURATION" "$CONNECTIONS" "$WORK/monitor.log" "$("$SPIN_BIN" --version)" "$THREADS" <<'PY'
-import sys
+python3 - "$WORK" "$DURATION" "$CONNECTIONS" "$("$SPIN_BIN" --version)" "$THREADS" "$ROUNDS" "$OP_REPEATS" <<'PY'
+import glob, os, statistics, sys
+work, duration, conns, spin, threads, rounds, repeats = sys.argv[1:8]
+
+def read_snap(path):
+    """(cpu seconds, {command: (calls, usec)}) from an INFO cpu + commandstats dump."""
+    cpu, cmds = 0.0, {}
+    for line in open(path):
+        line = line.strip()
+        if line.startswith(("used_cpu_sys:", "used_cpu_user:")):
+            cpu += float(line.split(":")[1])
+        elif line.startswith("cmdstat_"):
+            name, fields = line[len("cmdstat_"):].split(":", 1)
+            f = dict(kv.split("=") for kv in fields.split(","))
+            cmds[name] = (int(f["calls"]), int(f["usec"]))
+    return cpu, cmds
+
+def delta(prefix):
+    """Redis CPU µs, commands (INFO excluded) and per-command (calls, usec) between two snapshots."""
+    cpu0, c0 = read_snap(prefix + ".before")
+    cpu1, c1 = read_snap(prefix + ".after")
+    per = {}
+    for name, (calls, usec) in c1.items():
+        b = c0.get(name, (0, 0))
+        if name != "info" and calls - b[0]:
+            per[name] = (calls - b[0], usec - b[1])
+    return (cpu1 - cpu0) * 1e6, sum(c for c, _ in per.values()), per
+
+# Load rows: each row's rounds, then the median round by req/s.
+rounds_of = {}
+for line in open(os.path.join(work, "results")):
+    name, rnd, requests, duration_us, p50, p99, errors = line.split()
+    requests = int(requests)
+    cpu_us, commands, _ = delta(os.path.join(work, "snap", f"{name}.{rnd}"))
+    rounds_of.setdefault(name, []).append(dict(
+        rps=requests * 1e6 / int(duration_us), p50=int(p50) / 1000, p99=int(p99) / 1000,
+        errors=int(errors), cpu=cpu_us / requests, cmds=commands / requests))
 rows = {}
-for line in open(sys.argv[1]):
-    name, rps, p50, p99, errors = line.split()
-    rows[name] = (int(rps), int(p50) / 1000, int(p99) / 1000, int(errors))
-health = rows["component-health"][0]
-duration, conns, spin, threads = sys.argv[2], sys.argv[3], sys.argv[5], sys.argv[6]
-print(f"\nseat booking benchmark on {spin}: wrk, {threads} threads, {conns} connections, {duration} s per row, one run")
-print(f"{'row':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs seed':>9}{'vs health':>11}")
-show = lambda label, key, vs_seed="", vs_health="": print(
-    f"{label:<40}{rows[key][0]:>9}{rows[key][1]:>9.2f}{rows[key][2]:>9.2f}{vs_seed:>9}{vs_health:>11}")
-for label, comp, seed in [
-    (f"(a) {conns} clients book seat 1", "component-one-seat", "seed-one-seat"),
-    (f"(b) {conns} clients, distinct seats", "component-distinct", "seed-distinct"),
+for name, rs in rounds_of.items():
+    rs = sorted(rs, key=lambda r: r["rps"])
+    med = dict(rs[(len(rs) - 1) // 2] if len(rs) % 2 == 0 else rs[len(rs) // 2])
+    med["rps"] = statistics.median(r["rps"] for r in rs)
+    med["all"] = [round(r["rps"]) for r in rounds_of[name]]
+    med["cpu"] = statistics.median(r["cpu"] for r in rs)
+    med["cmds"] = statistics.median(r["cmds"] for r in rs)
+    rows[name] = med
+
+print(f"\nseat booking benchmark on {spin}: wrk, {threads} threads, {conns} connections, "
+      f"{duration} s per row, {rounds} interleaved rounds (median)")
+print("load average before: " + open(os.path.join(work, "load-before")).read().split("load average:")[1].strip()
+      + ", after: " + open(os.path.join(work, "load-after")).read().split("load average:")[1].strip())
+head = f"{'row':<38}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'Redis µs':>10}{'cmds':>6}{'vs yard':>9}{'vs health':>10}{'vs seed':>9}   rounds req/s"
+print(head)
+health = rows["component-health"]["rps"]
+def show(label, key, yard=None, seed=None, vs_health=True):
+    r = rows[key]
+    ratio = lambda other: f"{r['rps'] / rows[other]['rps']:.2f}x" if other else ""
+    vs_h = f"{r['rps'] / health:.2f}x" if vs_health else ""
+    print(f"{label:<38}{r['rps']:>8.0f}{r['p50']:>8.2f}{r['p99']:>8.2f}{r['cpu']:>10.1f}{r['cmds']:>6.1f}"
+          f"{ratio(yard):>9}{vs_h:>10}{ratio(seed):>9}   {r['all']}")
+for label, comp, seed, yard in [
+    (f"(a) {conns} clients book seat 1", "component-one-seat", "seed-one-seat", "yardstick-one-seat"),
+    (f"(b) {conns} clients, distinct seats", "component-distinct", "seed-distinct", "yardstick-distinct"),
 ]:
-    show(label + ", seed", seed)
-    show(label + ", Spin", comp, f"{rows[comp][0] / rows[seed][0]:.2f}x", f"{rows[comp][0] / health:.2f}x")
-show("(c) GET /health (open + PING: ceiling)", "component-health", "", "1.00x")
-show("(d) GET /api/version (no Redis: floor)", "component-floor", "", f"{rows['component-floor'][0] / health:.2f}x")
+    show(label + ", seed", seed, vs_health=False)
+    show(label + ", yardstick", yard)
+    show(label + ", Spin", comp, yard, seed)
+show("(c) GET /health (open + PING)", "component-health")
+show("(d) GET /api/version (no Redis: floor)", "component-floor")
 for label, key in [
     ("(e) hold 2 seats + confirm", "hold-confirm"),
     ("(f) best available, 4 adjacent", "best-four"),
     ("(g) 50,000-seat map, 4 connections", "stadium-map"),
 ]:
-    show(label, key, "", f"{rows[key][0] / health:.2f}x")
-print("vs seed: the component's req/s over the seed's in the same row; vs health: over (c).")
-print("(a) answers 201 once, then 409 seat_booked; (e) counts the hold and the confirm as one request each.")
+    show(label, key)
+print("Redis µs: Redis CPU (INFO cpu, sys + user) over the measured run / requests; cmds: Redis commands per")
+print("request (INFO commandstats, including the commands scripts run). vs yard / vs health / vs seed: req/s over")
+print("the yardstick's, over (c), over the seed's, in the same run. (a) answers 201 once, then 409;")
+print("(e) counts the hold and the confirm as one request each; (g) runs once, after the rounds.")
+
+# Per operation: what one request's commands cost Redis (commandstats usec).
+ops = {}
+for before in sorted(glob.glob(os.path.join(work, "snap", "op.*.before"))):
+    _, name, i, _ = os.path.basename(before).split(".")
+    _, _, per = delta(before[: -len(".before")])
+    ops.setdefault(name, []).append(per)
+print(f"\nRedis cost per request, one request at a time ({repeats} each; commandstats usec, median):")
+print(f"  {'operation':<18}{'script µs':>10}{'cmds':>6}   per command: calls, usec (a script's usec includes the commands it runs)")
+for name, pers in ops.items():
+    script = [sum(u for c, (n, u) in p.items() if c in ("eval", "evalsha")) for p in pers]
+    cmds = [sum(n for n, _ in p.values()) for p in pers]
+    names = sorted({c for p in pers for c in p})
+    detail = ", ".join(f"{c} {statistics.median(p.get(c, (0, 0))[0] for p in pers):g}x"
+                       f" {statistics.median(p.get(c, (0, 0))[1] for p in pers):g}" for c in names)
+    print(f"  {name:<18}{statistics.median(script):>10g}{statistics.median(cmds):>6g}   {detail}")
 
 # Round trips: the client commands between two marks (script-internal
 # commands carry "lua]" and are not round trips; the marks are ECHOs).
 trips, current = {}, None
-for line in open(sys.argv[4]):
+for line in open(os.path.join(work, "monitor.log")):
     if '"echo"' in line.lower() and '"mark:' in line:
         current = line.split('"mark:')[1].split('"')[0]
         trips[current] = []
@@ -155,8 +297,8 @@ print("\nRedis round trips after open, per request (MONITOR):")
 for op, commands in trips.items():
     if op != "end":
         print(f"  {op:<16}{len(commands)}  {' '.join(commands)}")
-errors = sum(r[3] for r in rows.values())
+errors = sum(r["errors"] for r in rows.values())
 print(f"socket errors: {errors}")
-print(f"rerun: DURATION={duration} CONNECTIONS={conns} THREADS={threads} scripts/bench.sh"
-      "  (SPIN_BIN picks another Spin; raw rows in target/bench/results)")
+print(f"rerun: ROUNDS={rounds} DURATION={duration} CONNECTIONS={conns} THREADS={threads} scripts/bench.sh"
+      "  (SPIN_BIN picks another Spin; raw rows in target/bench/results, INFO snapshots in target/bench/snap)")
 PY

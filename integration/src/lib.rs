@@ -29,14 +29,26 @@ pub fn root() -> &'static Path {
 /// The admin token [`Spin::start`] configures.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
-/// An event script as the component sends it: the shared prelude followed
-/// by `file` from `src/store/scripts/`.
+/// An event script as the component sends it: the pieces its first line
+/// names (`-- pieces: event lock_key ...`, from `src/store/scripts/lib/`),
+/// then `file` from `src/store/scripts/`.
 pub fn event_script(file: &str) -> String {
     let dir = root().join("src/store/scripts");
     let read = |name: &str| {
         std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
     };
-    read("event_prelude.lua") + &read(file)
+    let script = read(file);
+    let pieces = script
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("-- pieces:"))
+        .unwrap_or_else(|| panic!("{file} does not start with `-- pieces:`"));
+    let mut out: String = pieces
+        .split_whitespace()
+        .map(|p| read(&format!("lib/{p}.lua")))
+        .collect();
+    out.push_str(&script);
+    out
 }
 
 /// A loopback port nobody listens on right now, never handed out before in

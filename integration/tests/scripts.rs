@@ -15,7 +15,7 @@ fn book(r: &mut redis::Connection, token: &str, booking_id: &str) -> Vec<String>
         .arg(1)
         .arg(EVENT)
         .arg(&["", "", "201", "/loc", "{\"body\":1}"])
-        .arg(&[token, booking_id, "A-1", "token-hash"])
+        .arg(&[token, booking_id, "A-1", "token-hash", "1700000000000"])
         .query(r)
         .unwrap()
 }
@@ -33,6 +33,7 @@ fn the_lock_owner_commits_and_the_seat_becomes_sold_for_good() {
     assert_eq!(record["seats"], "A-1");
     assert_eq!(record["status"], "booked");
     assert_eq!(record["tokenHash"], "token-hash");
+    assert_eq!(record["createdAt"], "1700000000000");
     assert!(r.sismember::<_, _, bool>(BOOKINGS, "b1").unwrap());
 
     // Committing twice with the same token is refused: the lock is now the sold marker.

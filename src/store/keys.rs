@@ -1,7 +1,7 @@
 //! The Redis key layout. Every key of an event carries the event id as a
 //! Redis Cluster hash tag (`{E}`), so each script touches one slot and
 //! events spread across a cluster. The Lua scripts derive the same keys
-//! from the tag of `event:{E}` (see `scripts/event_prelude.lua`).
+//! from the tag of `event:{E}` (see `scripts/lib/event.lua`).
 //!
 //! | key | type | meaning |
 //! | --- | --- | --- |

@@ -111,7 +111,7 @@ impl Store {
 }
 
 /// Where an answer's body leaves the seats for the script to fill in: the
-/// seats a script chose are known only inside it (`event_prelude.lua`).
+/// seats a script chose are known only inside it (`scripts/lib/answer.lua`).
 pub const SEATS_PLACEHOLDER: &str = "%SEATS%";
 
 /// The answer a state-changing script stores and returns (its ARGV[1..5]):
@@ -156,7 +156,7 @@ pub enum ScriptReply {
 }
 
 impl ScriptReply {
-    /// Reads the reply layout shared by the scripts (see `event_prelude.lua`).
+    /// Reads the reply layout shared by the scripts (see `scripts/lib/answer.lua`).
     pub fn parse(reply: Vec<RedisResult>) -> Option<ScriptReply> {
         let mut items = reply.into_iter().map(text);
         let word = items.next()?;
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn the_seats_placeholder_survives_json_rendering() {
-        // event_prelude.lua looks for the quoted placeholder in the body.
+        // scripts/lib/answer.lua looks for the quoted placeholder in the body.
         let json =
             serde_json::to_string(&serde_json::json!({ "seats": SEATS_PLACEHOLDER })).unwrap();
         assert!(json.contains("\"%SEATS%\""));

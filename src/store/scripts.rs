@@ -1,34 +1,135 @@
 //! The Lua scripts, loaded at build time. Each event script is its own file
-//! with the shared `event_prelude.lua` (key derivation, seat-map upkeep,
-//! idempotent answers) prepended; `book_seat.lua` too, for the default event.
+//! whose first line names the pieces it uses (`-- pieces: event lock_key
+//! ...`, files of `scripts/lib/`, in that order); the script sent to Redis
+//! is those pieces followed by the file, so each call runs only the
+//! definitions its operation needs. A test checks that every script here is
+//! built from exactly the pieces its first line names and that every
+//! definition it carries is used.
 
+/// `event_script!("file.lua": "piece" ...)`: the pieces from `scripts/lib/`,
+/// then the script, as one string at compile time.
 macro_rules! event_script {
-    ($file:literal) => {
+    ($file:literal: $($piece:literal)*) => {
         concat!(
-            include_str!("scripts/event_prelude.lua"),
+            $(include_str!(concat!("scripts/lib/", $piece, ".lua")),)*
             include_str!(concat!("scripts/", $file))
         )
     };
 }
 
 /// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
-pub const BOOK_SEAT: &str = event_script!("book_seat.lua");
+pub const BOOK_SEAT: &str = event_script!("book_seat.lua":
+    "event" "lock_key" "booking_keys" "map_key" "seat_parts" "unknown_seats" "mark_seats"
+    "answer" "create_booking");
 /// Creates an event.
-pub const CREATE_EVENT: &str = event_script!("create_event.lua");
+pub const CREATE_EVENT: &str = event_script!("create_event.lua": "event" "map_key" "answer");
 /// Holds named seats.
-pub const HOLD_SEATS: &str = event_script!("hold_seats.lua");
+pub const HOLD_SEATS: &str = event_script!("hold_seats.lua":
+    "event" "lock_key" "hold_key" "map_key" "held_key" "now" "seat_parts" "unknown_seats"
+    "taken_seats" "answer" "split" "create_hold");
 /// Holds the best available seats.
-pub const HOLD_BEST: &str = event_script!("hold_best.lua");
+pub const HOLD_BEST: &str = event_script!("hold_best.lua":
+    "event" "lock_key" "hold_key" "map_key" "held_key" "now" "load_rows" "seat_parts" "answer"
+    "create_hold");
 /// Turns a hold into a booking.
-pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua");
+pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua":
+    "event" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "now" "seat_parts"
+    "answer" "split" "mark_seats" "unindex_holds" "create_booking");
 /// Books named seats directly.
-pub const BOOK_SEATS: &str = event_script!("book_seats.lua");
+pub const BOOK_SEATS: &str = event_script!("book_seats.lua":
+    "event" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "unknown_seats"
+    "taken_seats" "answer" "split" "mark_seats" "create_booking");
 /// Releases a hold.
-pub const RELEASE_HOLD: &str = event_script!("release_hold.lua");
+pub const RELEASE_HOLD: &str = event_script!("release_hold.lua":
+    "event" "lock_key" "hold_key" "held_key" "seat_parts" "split" "free_locks"
+    "unindex_holds");
 /// Cancels a booking.
-pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua");
+pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua":
+    "event" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "split" "mark_seats"
+    "free_locks");
 /// Reads the whole seat map.
-pub const SEAT_MAP: &str = event_script!("seat_map.lua");
-/// Reads a one-seat booking's stored answer, marking it replayed (no prelude:
-/// it touches one key).
+pub const SEAT_MAP: &str = event_script!("seat_map.lua": "event" "map_key" "held_key" "now");
+/// Reads a one-seat booking's stored answer, marking it replayed (no
+/// pieces: it touches one key).
 pub const REPLAY_ANSWER: &str = include_str!("scripts/replay_answer.lua");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const EVENT_SCRIPTS: &[(&str, &str)] = &[
+        ("book_seat.lua", BOOK_SEAT),
+        ("create_event.lua", CREATE_EVENT),
+        ("hold_seats.lua", HOLD_SEATS),
+        ("hold_best.lua", HOLD_BEST),
+        ("confirm_hold.lua", CONFIRM_HOLD),
+        ("book_seats.lua", BOOK_SEATS),
+        ("release_hold.lua", RELEASE_HOLD),
+        ("cancel_booking.lua", CANCEL_BOOKING),
+        ("seat_map.lua", SEAT_MAP),
+    ];
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// What a script's first line says it is made of, assembled from the files.
+    fn assembled(file: &str) -> (String, Vec<String>) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/scripts");
+        let script = read(&dir.join(file));
+        let pieces: Vec<String> = script
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("-- pieces:"))
+            .unwrap_or_else(|| panic!("{file} does not start with `-- pieces:`"))
+            .split_whitespace()
+            .map(|p| read(&dir.join("lib").join(format!("{p}.lua"))))
+            .collect();
+        (pieces.concat() + script.as_str(), pieces)
+    }
+
+    #[test]
+    fn each_script_is_built_from_the_pieces_its_first_line_names() {
+        for (file, text) in EVENT_SCRIPTS {
+            assert_eq!(
+                assembled(file).0,
+                *text,
+                "{file}: the macro and its first line differ"
+            );
+        }
+    }
+
+    /// No unused prelude: every name a piece defines is used elsewhere in
+    /// the script it is part of.
+    #[test]
+    fn every_definition_a_script_carries_is_used() {
+        for (file, text) in EVENT_SCRIPTS {
+            for piece in assembled(file).1 {
+                for line in piece.lines() {
+                    let Some(rest) = line
+                        .strip_prefix("local function ")
+                        .or_else(|| line.strip_prefix("local "))
+                    else {
+                        continue;
+                    };
+                    let names = rest.split(['(', '=']).next().unwrap_or_default();
+                    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                        let uses = text
+                            .match_indices(name)
+                            .filter(|(i, _)| {
+                                let before = text[..*i].chars().last();
+                                let after = text[i + name.len()..].chars().next();
+                                let ident = |c: Option<char>| {
+                                    c.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                                };
+                                !ident(before) && !ident(after)
+                            })
+                            .count();
+                        assert!(uses > 1, "{file}: {name} is defined but never used");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -98,6 +98,7 @@ impl Store {
                 arg(booking_id),
                 arg(seat.as_str()),
                 arg(token_hash),
+                arg(crate::time::now_millis().to_string()),
             ],
         )?;
         Ok(match reply {

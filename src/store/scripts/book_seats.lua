@@ -1,3 +1,4 @@
+-- pieces: event lock_key booking_keys map_key now seat_parts unknown_seats taken_seats answer split mark_seats create_booking
 -- Books named seats directly, all or nothing: every seat must exist and be
 -- free (no lock, hold or booking), then all become booked:<id> together.
 -- ARGV[6] booking id   ARGV[7] booking token hash   ARGV[8] seats, comma-joined
@@ -5,13 +6,13 @@
 -- or an idempotency reply.
 local replay = idempotent_replay()
 if replay then return replay end
-local rows = load_rows()
-if not rows then return {'no_event'} end
+if redis.call('EXISTS', EVENT_KEY) == 0 then return {'no_event'} end
 local seats = split(ARGV[8])
-local unknown = unknown_seats(rows, seats)
+local unknown = unknown_seats(seats)
 if #unknown > 0 then return {'unknown_seats', unknown} end
 local taken = taken_seats(seats)
 if #taken > 0 then return {'taken', taken} end
 
-create_booking(ARGV[6], ARGV[7], seats, '')
+create_booking(ARGV[6], ARGV[7], seats, '', now_ms())
+mark_seats(seats, 'b')
 return success(seats)

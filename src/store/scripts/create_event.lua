@@ -1,3 +1,4 @@
+-- pieces: event map_key answer
 -- Creates an event with its seat map (every seat unsold), unless one with
 -- that id exists.
 -- ARGV[6] name   ARGV[7] rows as JSON [[label, count], ...]   ARGV[8] seat count

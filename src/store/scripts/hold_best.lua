@@ -1,3 +1,4 @@
+-- pieces: event lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold
 -- Holds the best `count` available seats: front rows first, and within a
 -- row the seats nearest its middle. With `adjacent`, the seats are one
 -- unbroken block in one row; without, the best single seats wherever they

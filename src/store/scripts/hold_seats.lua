@@ -1,3 +1,4 @@
+-- pieces: event lock_key hold_key map_key held_key now seat_parts unknown_seats taken_seats answer split create_hold
 -- Holds named seats, all or nothing: each seat's lock becomes hold:<id>
 -- with the hold's TTL (the lock is the hold), and the hold record keeps the
 -- token hash and the seats for confirm and release.
@@ -7,12 +8,11 @@
 -- or an idempotency reply.
 local replay = idempotent_replay()
 if replay then return replay end
-local rows = load_rows()
-if not rows then return {'no_event'} end
+if redis.call('EXISTS', EVENT_KEY) == 0 then return {'no_event'} end
 local hold_id, token_hash, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local seats = split(ARGV[10])
 
-local unknown = unknown_seats(rows, seats)
+local unknown = unknown_seats(seats)
 if #unknown > 0 then return {'unknown_seats', unknown} end
 local taken = taken_seats(seats)
 if #taken > 0 then return {'taken', taken} end

@@ -1,3 +1,4 @@
+-- pieces: event lock_key hold_key held_key seat_parts split free_locks unindex_holds
 -- Releases a hold: its seats are free at once. Only locks that are still
 -- this hold's are deleted, so a seat held or sold by someone else since the
 -- hold expired is never touched.

@@ -1,3 +1,4 @@
+-- pieces: event map_key held_key now
 -- Reads an event's whole seat map in one call, touching one string per row
 -- and one small sorted set per row, never one key per seat: the rows' sold
 -- state strings ('a'/'b' per seat) and the numbers of the seats whose hold

@@ -1,0 +1,2 @@
+local function booking_key(id) return 'booking:' .. TAG .. ':' .. id end
+local BOOKINGS_KEY = 'bookings:' .. TAG

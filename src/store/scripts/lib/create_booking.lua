@@ -1,0 +1,12 @@
+-- Sells `seats` as booking `booking_id`: each lock becomes the permanent
+-- booked:<id> marker, and the booking record and index are written. The
+-- caller marks the seat map (mark_seats), when the event has one.
+local function create_booking(booking_id, token_hash, seats, hold_id, created_at)
+  for _, seat in ipairs(seats) do
+    redis.call('SET', lock_key(seat), 'booked:' .. booking_id)
+  end
+  redis.call('HSET', booking_key(booking_id), 'tokenHash', token_hash,
+    'seats', table.concat(seats, ','), 'createdAt', created_at, 'status', 'booked',
+    'holdId', hold_id)
+  redis.call('SADD', BOOKINGS_KEY, booking_id)
+end

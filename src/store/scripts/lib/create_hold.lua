@@ -1,0 +1,14 @@
+-- Locks `seats` as hold `hold_id` for `ttl` ms, adds them to the index of
+-- live holds (score: expiry) and writes the hold record, which outlives the
+-- hold by a day so a late confirm learns it expired.
+local function create_hold(hold_id, token_hash, ttl, expires_at, seats)
+  local expiry = now_ms() + ttl
+  for _, seat in ipairs(seats) do
+    redis.call('SET', lock_key(seat), 'hold:' .. hold_id, 'PX', ttl)
+    local label, n = seat_parts(seat)
+    if label then redis.call('ZADD', held_key(label), expiry, n) end
+  end
+  redis.call('HSET', hold_key(hold_id), 'tokenHash', token_hash,
+    'seats', table.concat(seats, ','), 'expiresAt', expires_at, 'status', 'held')
+  redis.call('PEXPIRE', hold_key(hold_id), ttl + IDEM_TTL_SECONDS * 1000)
+end

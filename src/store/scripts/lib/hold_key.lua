@@ -1,0 +1,1 @@
+local function hold_key(id) return 'hold:' .. TAG .. ':' .. id end

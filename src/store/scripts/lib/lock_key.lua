@@ -1,0 +1,1 @@
+local function lock_key(seat) return 'lock:seat:' .. TAG .. ':' .. seat end

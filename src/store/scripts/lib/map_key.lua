@@ -1,0 +1,3 @@
+-- The seat map's sold state: per row label, one character per seat,
+-- 'a' (not sold) or 'b' (sold).
+local MAP_KEY = 'map:' .. TAG
