@@ -155,8 +155,9 @@ trap_stop_started() {
 }
 
 # start_spin LISTEN LOG: starts one real Spin instance serving spin.toml at
-# LISTEN (host:port), with runtime-config.toml, from $ROOT (where Spin's env
-# provider finds .env), variables from the caller's environment
+# LISTEN (host:port), with runtime-config.toml, from SPIN_CWD (default: its
+# throwaway HOME; Spin's env provider reads .env there), variables from the
+# caller's environment
 # (SPIN_VARIABLE_*). Each instance gets a throwaway HOME holding its own
 # --state-dir and --log-dir, so instances share nothing (not even .spin/
 # beside spin.toml), and its own process group (setsid) so stop_spin can
@@ -169,7 +170,10 @@ start_spin() {
   spin_homes+=("$home")
   # A non-interactive shell's background job is no group leader, so setsid
   # does not fork: $! is `spin up` itself, and the new group's id.
-  (cd "$ROOT" && HOME="$home" exec setsid "$SPIN_BIN" up --from "$ROOT/spin.toml" \
+  # Spin reads .env from its working directory: run.sh serves from $ROOT
+  # (SPIN_CWD) so the project's .env configures it; every other run starts
+  # in its throwaway HOME, so a developer's .env never changes a test run.
+  (cd "${SPIN_CWD:-$home}" && HOME="$home" exec setsid "$SPIN_BIN" up --from "$ROOT/spin.toml" \
     --listen "$listen" --runtime-config-file "$ROOT/runtime-config.toml" \
     --state-dir "$home/state" --log-dir "$home/logs") </dev/null >"$log" 2>&1 &
   SPIN_PGID=$!

@@ -66,7 +66,7 @@ build_component
 log_dir="$ROOT/target/run"
 mkdir -p "$log_dir"
 say "starting $("$SPIN_BIN" --version) on http://$LISTEN (log: ${log_dir#"$ROOT"/}/spin.log)"
-start_spin "$LISTEN" "$log_dir/spin.log"
+SPIN_CWD="$ROOT" start_spin "$LISTEN" "$log_dir/spin.log"
 say "serving on http://$LISTEN; Ctrl-C stops it"
 # Spin's output (and the component's stderr) on this terminal until Spin
 # exits or Ctrl-C stops everything.

@@ -193,7 +193,10 @@ export class Spin {
         SPIN_VARIABLE_REDIS_HOST: `127.0.0.1:${redis.port}`,
         SPIN_VARIABLE_ADMIN_TOKEN: ADMIN_TOKEN,
       },
-      { detached: true }, // setsid: its own process group
+      // setsid: its own process group; started in its throwaway HOME, since
+      // Spin reads .env from its working directory and a developer's .env
+      // must not change what the tests see.
+      { detached: true, cwd: spin.home },
     );
     const exited = new Promise((_, reject) => spin.proc.once('exit', (code) => reject(new Error(`spin up exited (${code}); see target/test-output/browser-spin-${spin.port}.log`))));
     exited.catch(() => {}); // only fatal while waiting below

@@ -94,10 +94,24 @@ impl Spin {
 
     /// Builds `app` if this process has not yet, starts `spin up` and waits
     /// until it answers.
+    /// Like [`Spin::start_with`], with a `.env` file holding `dotenv` in
+    /// the working directory Spin starts in, as `scripts/run.sh` runs it
+    /// from the project root.
+    pub fn start_with_dotenv(env: &[(&str, &str)], dotenv: &str) -> Spin {
+        Spin::serve_with(BOOKING, env, Some(dotenv))
+    }
+
     fn serve(app: App, env: &[(&str, &str)]) -> Spin {
+        Spin::serve_with(app, env, None)
+    }
+
+    fn serve_with(app: App, env: &[(&str, &str)], dotenv: Option<&str>) -> Spin {
         (app.build)();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let dir = instance_dir();
+        if let Some(text) = dotenv {
+            std::fs::write(dir.join(".env"), text).expect("write the instance's .env");
+        }
         let child = spawn_spin(app, addr, &dir, env);
         // From here on a panic drops `spin`, which stops the process group.
         let mut spin = Spin { addr, child, dir };
@@ -225,14 +239,22 @@ fn spawn_spin(app: App, addr: SocketAddr, dir: &Path, env: &[(&str, &str)]) -> C
     let err = out.try_clone().expect("clone the Spin log file handle");
     let bin = spin_bin();
     let mut command = Command::new(bin);
+    // The working directory is the instance's own: Spin reads `.env` from
+    // the working directory (its default provider, and runtime-config.toml's
+    // `dotenv_path`), so a developer's `.env` in the project (scripts/run.sh
+    // writes one, with an admin token) never changes what a test sees.
     command
-        .current_dir(root())
-        .args(["up", "--from", app.manifest])
+        .current_dir(dir)
+        .arg("up")
+        .arg("--from")
+        .arg(root().join(app.manifest))
         .args(["--listen", &addr.to_string()])
         .arg("--state-dir")
         .arg(dir.join("state"));
     if let Some(config) = app.runtime_config {
-        command.args(["--runtime-config-file", config]);
+        command
+            .arg("--runtime-config-file")
+            .arg(root().join(config));
     }
     // Only the variables this test sets: none leak in from the developer's shell.
     for (name, _) in std::env::vars_os() {

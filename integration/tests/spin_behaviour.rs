@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
-use integration::{get, post, raw_request, wait_until, Answer, RedisCounters, RedisServer, Spin};
+use integration::{
+    get, post, raw_request, send_with, wait_until, Answer, RedisCounters, RedisServer, Spin,
+};
 use redis::Commands;
 
 /// The part of Spin 4.0.2's log line that names a refused destination.
@@ -182,4 +184,41 @@ fn a_panicking_component_gets_a_500_and_the_next_request_is_served() {
             .contains("spin-probe: panicking on purpose for /panic"),
         "the panic message reaches the component's stderr log:\n{log}"
     );
+}
+
+/// `runtime-config.toml`'s env provider, as `scripts/run.sh` relies on it:
+/// Spin reads `.env` from the working directory (where run.sh keeps the
+/// admin token it makes), and a `SPIN_VARIABLE_*` in the environment wins
+/// over the file. (The harness starts every other instance in a directory
+/// of its own, so a developer's `.env` never reaches a test.)
+#[test]
+fn dotenv_in_the_working_directory_configures_spin_and_the_environment_wins() {
+    let redis = RedisServer::start();
+    let address = redis.url();
+    let host = format!("127.0.0.1:{}", redis.port);
+    let base = [
+        ("SPIN_VARIABLE_REDIS_ADDRESS", address.as_str()),
+        ("SPIN_VARIABLE_REDIS_HOST", host.as_str()),
+    ];
+    let create = |spin: &Spin, token: &str, id: &str| {
+        let body = format!(r#"{{"id":"{id}","name":"n","rows":[{{"label":"A","seats":2}}]}}"#);
+        let auth = format!("Bearer {token}");
+        send_with(
+            &integration::client(),
+            "POST",
+            &spin.url("/api/events"),
+            &[("authorization", &auth)],
+            Some(body.as_bytes()),
+        )
+    };
+    let dotenv = "SPIN_VARIABLE_ADMIN_TOKEN=token-from-dotenv\n";
+    let from_file = Spin::start_with_dotenv(&base, dotenv);
+    assert_eq!(create(&from_file, "token-from-dotenv", "e1").status, 201);
+    drop(from_file);
+
+    let mut env = base.to_vec();
+    env.push(("SPIN_VARIABLE_ADMIN_TOKEN", "token-from-env"));
+    let both = Spin::start_with_dotenv(&env, dotenv);
+    create(&both, "token-from-dotenv", "e2").assert_problem(403, "forbidden");
+    assert_eq!(create(&both, "token-from-env", "e3").status, 201);
 }
