@@ -10,7 +10,9 @@
 #   ROUNDS=5 DURATION=30 CONNECTIONS=64 THREADS=2 scripts/bench.sh
 #
 # Rows: (a) every client books seat 1, (b) every request books a new seat,
-# each for the seed, the component and the yardstick; (c) GET /health
+# each for the seed, the component and the yardstick, and (b) again for a
+# second component instance with redis_replica_acks=1 (a replica of the
+# bench Redis is attached for the whole run); (c) GET /health
 # (open + PING: the ceiling of any request that uses Redis, on Spin); (d)
 # GET /api/version (no Redis: Spin's per-request floor); (e) hold two named
 # seats then confirm, (f) hold the best 4 adjacent seats, (g) read a
@@ -65,6 +67,24 @@ spin_homes+=("$yard_home")
   exec setsid "$SPIN_BIN" up --from "$ROOT/bench/yardstick/spin.toml" --listen "127.0.0.1:$YARD_PORT" \
   --state-dir "$yard_home/state" --log-dir "$yard_home/logs") </dev/null >"$WORK/yardstick.log" 2>&1 &
 spin_pgids+=($!)
+
+# A replica of the bench Redis, and a second product instance with
+# redis_replica_acks=1 (WAIT 1 after every state change), for the
+# durability row: the same booking run with and without waiting for a
+# replica, side by side. (Every row runs with the replica attached.)
+REPLICA_PORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$REPLICA_PORT" --save "" --appendonly no \
+  --replicaof 127.0.0.1 "$REDIS_PORT" >"$WORK/replica.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  redis-cli -p "$REPLICA_PORT" info replication 2>/dev/null | grep -q master_link_status:up && break
+  sleep 0.1
+done
+DURABLE_PORT=$(free_port)
+SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
+SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" SPIN_VARIABLE_REDIS_REPLICA_ACKS=1 \
+  start_spin "127.0.0.1:$DURABLE_PORT" "$WORK/spin-acks1.log"
+DURABLE="http://127.0.0.1:$DURABLE_PORT"
 
 for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$SEED_PORT/" && break; sleep 0.1; done
 for _ in $(seq 600); do
@@ -125,6 +145,7 @@ for ROUND in $(seq "$ROUNDS"); do
   run seed-distinct "$SEED/" book_distinct_seats.lua "seed-$$-$ROUND"
   run component-distinct "$COMPONENT/" book_distinct_seats.lua "component-$$-$ROUND"
   run yardstick-distinct "$YARD/" book_distinct_seats.lua "yardstick-$$-$ROUND"
+  run component-distinct-acks1 "$DURABLE/" book_distinct_seats.lua "durable-$$-$ROUND"
   run component-health "$COMPONENT/health" get.lua
   run component-floor "$COMPONENT/api/version" get.lua
   WARM="hold-confirm-$ROUND 1" run hold-confirm "$COMPONENT/" hold_confirm.lua "hold-confirm-$ROUND" 501
@@ -255,6 +276,9 @@ for label, comp, seed, yard in [
     show(label + ", seed", seed, vs_health=False)
     show(label + ", yardstick", yard)
     show(label + ", Spin", comp, yard, seed)
+show(f"(b) ..., Spin, redis_replica_acks=1", "component-distinct-acks1", "yardstick-distinct", "seed-distinct")
+r0, r1 = rows["component-distinct"]["rps"], rows["component-distinct-acks1"]["rps"]
+print(f"    redis_replica_acks=1 / 0 (distinct seats, one replica on loopback): {r1 / r0:.2f}x")
 show("(c) GET /health (open + PING)", "component-health")
 show("(d) GET /api/version (no Redis: floor)", "component-floor")
 for label, key in [
