@@ -208,11 +208,18 @@ start_service() {
   SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
   SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
     start_spin "127.0.0.1:$SPIN_PORT" "$dir/spin.log"
+  wait_healthy "$TARGET" && return 0
+  say "the service never became healthy; see $dir/spin.log and $dir/redis.log"
+  return 1
+}
+
+# wait_healthy URL: waits up to 10 s for URL/health to answer 200 (Redis
+# reachable through the component); fails if it never does.
+wait_healthy() {
   for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$TARGET/health")" = 200 ] && return 0
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/health")" = 200 ] && return 0
     sleep 0.1
   done
-  say "the service never became healthy; see $dir/spin.log and $dir/redis.log"
   return 1
 }
 

@@ -42,6 +42,15 @@ case "$PROFILE" in
   *) say "--profile must be ci or full, not '$PROFILE'"; exit 2 ;;
 esac
 
+# seed_run TARGET: creates the run's events through the admin API and sets
+# RUN_ID, HALL and ARENA (the plain and the failover runs share them).
+seed_run() {
+  local seeded
+  seeded=$(LOAD_TEST_ADMIN_TOKEN="$ADMIN_TOKEN" timeout 60 node loadtest/seed.js "$1")
+  read -r RUN_ID HALL ARENA <<<"$seeded"
+  say "seeded run $RUN_ID: events $HALL (20,000 seats) and $ARENA (2,000 seats)"
+}
+
 # --failover: the run on the HA topology, the primary killed mid-run, the
 # verifier against the new primary. Called after the builds; exits.
 run_failover() {
@@ -89,16 +98,9 @@ run_failover() {
     targets+=("http://127.0.0.1:$port")
   done
   for url in "${targets[@]}"; do
-    for _ in $(seq 100); do
-      [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] && break
-      sleep 0.1
-    done
+    wait_healthy "$url" || say "warning: $url/health did not answer 200 within 10 s"
   done
-
-  local seeded
-  seeded=$(LOAD_TEST_ADMIN_TOKEN="$ADMIN_TOKEN" timeout 60 node loadtest/seed.js "${targets[0]}")
-  read -r RUN_ID HALL ARENA <<<"$seeded"
-  say "seeded run $RUN_ID: events $HALL (20,000 seats) and $ARENA (2,000 seats)"
+  seed_run "${targets[0]}"
 
   say "running Artillery, loadtest/failover.yml against ${targets[*]} (full log in $OUT/artillery.log)"
   (
@@ -230,9 +232,7 @@ fi
 trap_stop_started
 start_service "$OUT"
 
-seeded=$(LOAD_TEST_ADMIN_TOKEN="$ADMIN_TOKEN" timeout 60 node loadtest/seed.js "$TARGET")
-read -r RUN_ID HALL ARENA <<<"$seeded"
-say "seeded run $RUN_ID: events $HALL (20,000 seats) and $ARENA (2,000 seats)"
+seed_run "$TARGET"
 
 # Artillery sends usage telemetry unless told not to; WORKER_ID skips its
 # "test run" event, so the run talks to 127.0.0.1 only.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{output_dir, root, wait_until};
+use crate::{output_dir, redis_pid, replica_link_up, root, wait_until};
 
 /// A running topology, stopped (every process, frozen ones too) on drop.
 pub struct HaTopology {
@@ -98,14 +98,7 @@ impl HaTopology {
 
     /// The process id of the Redis on `port`, read from `INFO server`.
     pub fn pid_of(&self, port: u16) -> u32 {
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query(&mut self.client_on(port))
-            .expect("INFO server");
-        info.lines()
-            .find_map(|l| l.strip_prefix("process_id:"))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("process_id in INFO server")
+        redis_pid(&mut self.client_on(port))
     }
 
     /// Waits until the Sentinels name a primary other than `old`, and
@@ -139,11 +132,9 @@ impl HaTopology {
 
     /// Waits until the Redis on `port` reports `master_link_status:up`.
     pub fn wait_for_replica_link(&self, port: u16) {
+        // A fresh connection each time: the node may be restarting its role.
         wait_until(Duration::from_secs(20), "the replica's link", || {
-            let info: redis::RedisResult<String> = redis::cmd("INFO")
-                .arg("replication")
-                .query(&mut self.client_on(port));
-            info.is_ok_and(|i| i.contains("master_link_status:up"))
+            replica_link_up(&mut self.client_on(port))
         });
     }
 

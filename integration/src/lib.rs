@@ -99,10 +99,7 @@ impl RedisServer {
         let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port]);
         let mut conn = replica.client();
         wait_until(Duration::from_secs(10), "the replica's link", || {
-            redis::cmd("INFO")
-                .arg("replication")
-                .query::<String>(&mut conn)
-                .is_ok_and(|i| i.contains("master_link_status:up"))
+            replica_link_up(&mut conn)
         });
         replica
     }
@@ -183,6 +180,28 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Whether the Redis behind `conn` is a replica whose replication link to
+/// its primary is up (`master_link_status:up` in `INFO replication`).
+pub fn replica_link_up(conn: &mut redis::Connection) -> bool {
+    redis::cmd("INFO")
+        .arg("replication")
+        .query::<String>(conn)
+        .is_ok_and(|i| i.contains("master_link_status:up"))
+}
+
+/// The process id of the Redis behind `conn` (`INFO server`), for
+/// signalling it (kill, freeze, resume).
+pub fn redis_pid(conn: &mut redis::Connection) -> u32 {
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query(conn)
+        .expect("INFO server");
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("process_id in INFO server")
 }
 
 /// Per-command call counts and the connection count, read from `INFO`.

@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration::ha::HaTopology;
-use integration::{client, send_with, Answer, RedisServer, Spin, ADMIN_TOKEN};
+use integration::{client, redis_pid, send_with, Answer, RedisServer, Spin, ADMIN_TOKEN};
 use redis::Commands;
 use serde_json::{json, Value};
 
@@ -563,18 +563,6 @@ fn with_one_replica_ack_the_same_booking_answers_503_and_is_never_lost() {
     assert_eq!(stored.as_deref(), Some("booked"));
 }
 
-/// The process id of a Redis, from `INFO server`.
-fn pid_of(redis: &RedisServer) -> u32 {
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query(&mut redis.client())
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("process_id:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn an_unreplicated_booking_answers_503_and_its_retry_replays_once_replicated() {
     let _turn = turn();
@@ -590,7 +578,7 @@ fn an_unreplicated_booking_answers_503_and_its_retry_replays_once_replicated() {
             None,
         )
     };
-    let pid = pid_of(&replica);
+    let pid = redis_pid(&mut replica.client());
     HaTopology::signal(pid, "STOP");
     let started = Instant::now();
     let first = book("replay-me");
