@@ -63,7 +63,10 @@ impl Algorithm {
                 };
                 let piece = read("src/store/scripts/lib/best_block.lua");
                 assert_eq!(packing.matches(&piece).count(), 1, "one best_block piece");
-                packing.replace(&piece, &read("integration/tests/best_available_centred.lua"))
+                packing.replace(
+                    &piece,
+                    &read("integration/tests/best_available_centred.lua"),
+                )
             }
         }
     }
@@ -100,22 +103,22 @@ fn venues() -> Vec<Venue> {
 enum Groups {
     /// Every group this size.
     Uniform(usize),
-    /// Sizes 1 to 8, uniformly, from a seeded generator.
-    Mixed,
+    /// Sizes from this one to 8, uniformly, from a seeded generator.
+    Mixed(usize),
 }
 
 impl Groups {
     fn name(self) -> String {
         match self {
             Groups::Uniform(n) => format!("all {n}s"),
-            Groups::Mixed => "mixed 1–8".to_owned(),
+            Groups::Mixed(low) => format!("mixed {low}–8"),
         }
     }
 
     fn sizes(self) -> Vec<usize> {
         match self {
             Groups::Uniform(n) => vec![n],
-            Groups::Mixed => (1..=8).collect(),
+            Groups::Mixed(low) => (low..=8).collect(),
         }
     }
 }
@@ -210,7 +213,6 @@ struct Outcome {
     sold_at_first_refusal: usize,
     sold_at_end: usize,
     groups_held: usize,
-    groups_turned_away: usize,
     orphans_at_end: usize,
     orphans_created: usize,
     avoidable_orphans_created: usize,
@@ -291,13 +293,12 @@ fn simulate(
     redis: &RedisServer,
     venue: &Venue,
     groups: Groups,
-    algorithm: Algorithm,
+    (name, script): (&str, &str),
     seed: u64,
 ) -> Outcome {
     let mut r = redis.client();
-    let event = format!("event:{{{}-{}-{}}}", venue.name, groups.name(), algorithm.name());
+    let event = format!("event:{{{}-{}-{name}-{seed}}}", venue.name, groups.name());
     create_event(&mut r, &event, venue);
-    let script = algorithm.script();
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut r).unwrap();
 
     let mut house = House::new(venue);
@@ -312,22 +313,20 @@ fn simulate(
     while refused.len() < sizes.len() {
         let count = sizes[rng.below(sizes.len())];
         if refused.contains(&count) {
-            out.groups_turned_away += 1;
             continue;
         }
         let front = house.front_row_fitting(count);
         let clean = house.has_clean_block(count);
-        let hold_id = format!("h{}", out.groups_held + out.groups_turned_away);
+        let hold_id = format!("h{}", out.groups_held);
         let args = [hold_id, "hash".into(), "600000".into(), "0".into()];
         let args: Vec<String> = args
             .into_iter()
             .chain([count.to_string(), "1".to_owned()])
             .collect();
-        let reply = eval(&mut r, &script, &event, &args);
+        let reply = eval(&mut r, script, &event, &args);
         if reply == ["sold_out"] {
             assert_eq!(front, None, "refused {count} though a row had room");
             refused.insert(count);
-            out.groups_turned_away += 1;
             first_refusal.get_or_insert(house.sold());
             continue;
         }
@@ -365,9 +364,7 @@ fn simulate(
     }
     out.sold_at_first_refusal = first_refusal.unwrap_or(house.sold());
     out.sold_at_end = house.sold();
-    out.orphans_at_end = (0..venue.rows.len())
-        .map(|r| house.orphans(r).len())
-        .sum();
+    out.orphans_at_end = (0..venue.rows.len()).map(|r| house.orphans(r).len()).sum();
     out.usec_per_call = eval_usec_per_call(&mut r);
     let map: Vec<String> = r.hvals(event.replace("event:", "map:")).unwrap();
     let unsold: usize = map.iter().map(|s| s.matches('a').count()).sum();
@@ -381,12 +378,76 @@ fn most_sellable(venue: &Venue, count: usize) -> usize {
     venue.rows.iter().map(|n| n / count * count).sum()
 }
 
-const SEQUENCES: [Groups; 4] = [
+/// The sequences played: uniform sizes, and mixed sizes with and without
+/// single buyers. With singles in the mix the end is always a full house
+/// (a single fits any free seat), so mixed 2–8 is the one whose end shows
+/// what stranded seats cost.
+const SEQUENCES: [Groups; 5] = [
     Groups::Uniform(2),
     Groups::Uniform(4),
     Groups::Uniform(6),
-    Groups::Mixed,
+    Groups::Mixed(1),
+    Groups::Mixed(2),
 ];
+
+/// Mixed sequences are played with this many seeds (uniform ones are the
+/// same whatever the seed).
+const MIXED_SEEDS: u64 = 10;
+
+/// The outcomes of one sequence against one venue over its seeds.
+struct Summary(Vec<Outcome>);
+
+impl Summary {
+    fn mean(&self, f: impl Fn(&Outcome) -> f64) -> f64 {
+        self.0.iter().map(f).sum::<f64>() / self.0.len() as f64
+    }
+
+    fn lowest(&self, f: impl Fn(&Outcome) -> f64) -> f64 {
+        self.0.iter().map(f).fold(f64::INFINITY, f64::min)
+    }
+
+    /// "mean%" for one run, "mean% (lowest%)" for several.
+    fn percent(&self, sold: impl Fn(&Outcome) -> usize) -> String {
+        let share = |o: &Outcome| o.percent(sold(o));
+        let mean = self.mean(share);
+        if self.0.len() == 1 {
+            format!("{mean:.1}%")
+        } else {
+            format!("{mean:.1}% ({:.1}%)", self.lowest(share))
+        }
+    }
+
+    fn count(&self, f: impl Fn(&Outcome) -> usize) -> String {
+        let mean = self.mean(|o| f(o) as f64);
+        if self.0.len() == 1 {
+            format!("{mean}")
+        } else {
+            format!("{mean:.1}")
+        }
+    }
+
+    fn row(&self, venue: &Venue, groups: Groups, algorithm: Algorithm) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} ({}) | {:.0} |",
+            venue.name,
+            groups.name(),
+            algorithm.name(),
+            self.count(|o| o.groups_held),
+            self.percent(|o| o.sold_at_first_refusal),
+            self.percent(|o| o.sold_at_end),
+            self.count(|o| o.orphans_at_end),
+            self.count(|o| o.orphans_created),
+            self.count(|o| o.avoidable_orphans_created),
+            self.count(|o| o.holds_moved_back),
+            self.0.iter().map(|o| o.most_rows_back).max().unwrap_or(0),
+            self.mean(|o| o.usec_per_call),
+        )
+    }
+}
+
+const TABLE_HEAD: &str = "\
+| venue | groups | algorithm | groups held | sold at first refusal | sold at end | orphans at end | orphans created (avoidable) | holds moved back (most rows) | eval µs/call |
+|---|---|---|---:|---:|---:|---:|---:|---:|---:|";
 
 /// Every venue, sequence and algorithm, with the table printed (run with
 /// `--nocapture`, or scripts/simulate-best-available.sh, to see it), and
@@ -394,40 +455,36 @@ const SEQUENCES: [Groups; 4] = [
 #[test]
 fn simulated_sell_through_meets_the_targets() {
     let redis = RedisServer::start();
-    let mut table = String::new();
-    writeln!(
-        table,
-        "| venue | groups | algorithm | groups held | sold at first refusal | sold at end | turned away | orphans at end | orphans created (avoidable) | holds moved back (most rows) | eval µs/call |"
-    )
-    .unwrap();
-    writeln!(table, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    let scripts = [Algorithm::Centred, Algorithm::Packing].map(|a| (a, a.script()));
+    let mut table = format!("{TABLE_HEAD}\n");
     let mut failures = Vec::new();
     for venue in venues() {
-        for (i, groups) in SEQUENCES.into_iter().enumerate() {
-            for algorithm in [Algorithm::Centred, Algorithm::Packing] {
-                let o = simulate(&redis, &venue, groups, algorithm, 7 + i as u64);
-                writeln!(
-                    table,
-                    "| {} | {} | {} | {} | {} ({:.1}%) | {} ({:.1}%) | {} | {} | {} ({}) | {} ({}) | {:.1} |",
-                    venue.name,
-                    groups.name(),
-                    algorithm.name(),
-                    o.groups_held,
-                    o.sold_at_first_refusal,
-                    o.percent(o.sold_at_first_refusal),
-                    o.sold_at_end,
-                    o.percent(o.sold_at_end),
-                    o.groups_turned_away,
-                    o.orphans_at_end,
-                    o.orphans_created,
-                    o.avoidable_orphans_created,
-                    o.holds_moved_back,
-                    o.most_rows_back,
-                    o.usec_per_call,
-                )
-                .unwrap();
-                if algorithm == Algorithm::Packing {
-                    failures.extend(target_failures(&venue, groups, &o));
+        for groups in SEQUENCES {
+            let seeds = match groups {
+                Groups::Uniform(_) => 1,
+                Groups::Mixed(_) => MIXED_SEEDS,
+            };
+            for (algorithm, script) in &scripts {
+                let summary = Summary(
+                    (0..seeds)
+                        .map(|seed| {
+                            simulate(&redis, &venue, groups, (algorithm.name(), script), seed)
+                        })
+                        .collect(),
+                );
+                writeln!(table, "{}", summary.row(&venue, groups, *algorithm)).unwrap();
+                match algorithm {
+                    Algorithm::Packing => {
+                        for o in &summary.0 {
+                            failures.extend(target_failures(&venue, groups, o));
+                        }
+                    }
+                    Algorithm::Centred => {
+                        if venue.name == "5×40" && matches!(groups, Groups::Uniform(4)) {
+                            // The simulator reproduces the issue's report.
+                            assert_eq!(summary.0[0].groups_held, 45, "{table}");
+                        }
+                    }
                 }
             }
         }
@@ -458,11 +515,11 @@ fn target_failures(venue: &Venue, groups: Groups, o: &Outcome) -> Vec<String> {
                 ));
             }
         }
-        Groups::Mixed => {
-            if o.percent(o.sold_at_first_refusal) < 98.0 {
+        Groups::Mixed(_) => {
+            if o.percent(o.sold_at_end) < 98.0 {
                 failures.push(format!(
-                    "{what}: {:.1}% sold at the first refusal, under 98%",
-                    o.percent(o.sold_at_first_refusal)
+                    "{what}: {:.1}% sold at the end, under 98%",
+                    o.percent(o.sold_at_end)
                 ));
             }
         }
@@ -471,11 +528,20 @@ fn target_failures(venue: &Venue, groups: Groups, o: &Outcome) -> Vec<String> {
 }
 
 /// Runs hold_best.lua (the component's) for `count` seats on `event`.
-fn hold_best(r: &mut redis::Connection, event: &str, id: &str, count: u32, adjacent: bool) -> Vec<String> {
+fn hold_best(
+    r: &mut redis::Connection,
+    event: &str,
+    id: &str,
+    count: u32,
+    adjacent: bool,
+) -> Vec<String> {
     let args: Vec<String> = [id, "hash", "600000", "0"]
         .iter()
         .map(|s| s.to_string())
-        .chain([count.to_string(), if adjacent { "1" } else { "0" }.to_owned()])
+        .chain([
+            count.to_string(),
+            if adjacent { "1" } else { "0" }.to_owned(),
+        ])
         .collect();
     eval(r, &event_script("hold_best.lua"), event, &args)
 }
@@ -519,8 +585,16 @@ fn a_group_goes_a_row_back_rather_than_strand_a_seat() {
     // In an empty row of 10 a block of 4 goes where both sides stay usable
     // by pairs (2 and 4 seats), rather than dead centre (3 and 3).
     assert_eq!(best("h1", 4), ["R2-3", "R2-4", "R2-5", "R2-6"]);
-    assert_eq!(best("h2", 4), ["R2-7", "R2-8", "R2-9", "R2-10"], "a perfect fit");
-    assert_eq!(best("h3", 4), ["R1-1", "R1-2", "R1-3", "R1-4"], "no clean place left");
+    assert_eq!(
+        best("h2", 4),
+        ["R2-7", "R2-8", "R2-9", "R2-10"],
+        "a perfect fit"
+    );
+    assert_eq!(
+        best("h3", 4),
+        ["R1-1", "R1-2", "R1-3", "R1-4"],
+        "no clean place left"
+    );
     assert_eq!(best("h4", 2), ["R2-1", "R2-2"]);
     assert_eq!(best("h5", 1), ["R1-5"]);
     assert_eq!(best("h6", 1), ["sold_out"]);
@@ -546,7 +620,10 @@ fn a_locked_seat_is_skipped_and_the_row_judged_again() {
         seats_of(hold_best(&mut r, event, "h2", 3, true)),
         ["R1-4", "R1-5", "R1-6"]
     );
-    assert_eq!(r.get::<_, String>("lock:seat:{gala}:R1-3").unwrap(), "token");
+    assert_eq!(
+        r.get::<_, String>("lock:seat:{gala}:R1-3").unwrap(),
+        "token"
+    );
 }
 
 /// Single seats (`adjacent` false) still go nearest the middle first, but
@@ -592,7 +669,10 @@ fn sixty_buyers_of_four_through_two_spin_instances_take_every_seat() {
         &client(),
         "POST",
         &instances[0].url("/api/events"),
-        &[("authorization", &auth), ("content-type", "application/json")],
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
         Some(event.as_bytes()),
     );
     assert_eq!(created.status, 201);
@@ -630,11 +710,18 @@ fn sixty_buyers_of_four_through_two_spin_instances_take_every_seat() {
             continue;
         }
         assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
-        let seats = seats_of(vec!["ok".into(), String::from_utf8(a.body.clone()).unwrap()]);
+        let seats = seats_of(vec![
+            "ok".into(),
+            String::from_utf8(a.body.clone()).unwrap(),
+        ]);
         let (row, first) = seats[0].rsplit_once('-').unwrap();
         let first: usize = first.parse().unwrap();
         for (i, seat) in seats.iter().enumerate() {
-            assert_eq!(*seat, format!("{row}-{}", first + i), "one block: {seats:?}");
+            assert_eq!(
+                *seat,
+                format!("{row}-{}", first + i),
+                "one block: {seats:?}"
+            );
             assert!(seen.insert(seat.clone()), "{seat} in two holds");
         }
     }
@@ -652,7 +739,10 @@ fn sixty_buyers_of_four_through_two_spin_instances_take_every_seat() {
     }
     let mut r = redis.client();
     let holds: usize = (1..=5)
-        .map(|i| r.zcard::<_, usize>(format!("held:{{issue13}}:R{i}")).unwrap())
+        .map(|i| {
+            r.zcard::<_, usize>(format!("held:{{issue13}}:R{i}"))
+                .unwrap()
+        })
         .sum();
     assert_eq!(holds, 200);
 }
