@@ -84,7 +84,7 @@ pub const HOLD_SEATS: &str = event_script!("hold_seats.lua":
 /// Holds the best available seats.
 pub const HOLD_BEST: &str = event_script!("hold_best.lua":
     "event" "lock_key" "hold_key" "map_key" "held_key" "now" "load_rows" "seat_parts" "answer"
-    "create_hold");
+    "create_hold" "best_block");
 /// Turns a hold into a booking.
 pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua":
     "event" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "now" "seat_parts"
