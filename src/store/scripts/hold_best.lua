@@ -1,4 +1,4 @@
--- pieces: event lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold
+-- pieces: event lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold queue_access
 -- Holds the best `count` available seats: front rows first, and within a
 -- row the seats nearest its middle. With `adjacent`, the seats are one
 -- unbroken block in one row; without, the best single seats wherever they
@@ -11,11 +11,15 @@
 -- authority, which also catches the few-millisecond locks of /api/book.
 -- ARGV[6] hold id   ARGV[7] token hash   ARGV[8] TTL (ms)   ARGV[9] expires at (ms)
 -- ARGV[10] count   ARGV[11] '1' for adjacent, '0' otherwise
--- Returns {'ok', body}, {'no_event'}, {'sold_out'}, or an idempotency reply.
+-- ARGV[12] admitted waiting-room ticket, or ''
+-- Returns {'ok', body}, {'no_event'}, {'queue_required'}, {'sold_out'}, or an
+-- idempotency reply.
 local replay = idempotent_replay()
 if replay then return replay end
 local rows = load_rows()
 if not rows then return {'no_event'} end
+local ticket = ARGV[12] or ''
+if queue_required(ticket) then return {'queue_required'} end
 local hold_id, token_hash, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local count, adjacent = tonumber(ARGV[10]), ARGV[11] == '1'
 local now = now_ms()
@@ -102,4 +106,5 @@ end
 if #chosen < count then return {'sold_out'} end
 
 create_hold(hold_id, token_hash, ttl, ARGV[9], chosen)
+record_access(hold_key(hold_id), ticket)
 return success(chosen)
