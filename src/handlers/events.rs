@@ -75,8 +75,7 @@ fn waiting_room(event: &EventId, input: &CreateEvent) -> Result<Option<WaitingRo
             why.to_owned(),
         )
     };
-    let room = WaitingRoom::new(asked.admit_per_minute, asked.access_minutes)
-        .map_err(|why| invalid(why))?;
+    let room = WaitingRoom::new(asked.admit_per_minute, asked.access_minutes).map_err(invalid)?;
     if event.as_str() == DEFAULT_EVENT {
         return Err(invalid(
             "the default event cannot have a waiting room: POST /api/book/{seatId} books it directly",
