@@ -9,10 +9,21 @@ const crypto = require('node:crypto');
 // hall: named-seat holds that get confirmed (20,000 seats, so buyers rarely
 // collide). arena: best-available holds racing for the front rows (2,000
 // seats, so a full run sells it out and the 409 path is exercised too).
+// queue: an onsale with a waiting room (2,000 seats): buyers join, wait for
+// their turn, then hold with the access token.
 const LAYOUT = {
   hall: { rows: 200, seats: 100 },
-  arena: { rows: 40, seats: 50 }
+  arena: { rows: 40, seats: 50 },
+  queue: { rows: 40, seats: 50 }
 };
+
+// The queue's settings. Its outflow is set per run (LOAD_TEST_QUEUE_RATE,
+// which scripts/load-test.sh sets per profile) so the queue builds up in
+// the spike without making buyers wait past the end of the run.
+function waitingRoom() {
+  const rate = Number(process.env.LOAD_TEST_QUEUE_RATE || 600);
+  return { admitPerMinute: rate, accessMinutes: 2 };
+}
 
 // A run id that is a valid event id prefix: lt-<time in base 36>-<random>.
 function newRunId() {
@@ -21,17 +32,19 @@ function newRunId() {
 
 // The event ids of a run, by role.
 function eventIds(runId) {
-  return { hall: `${runId}-hall`, arena: `${runId}-arena` };
+  return { hall: `${runId}-hall`, arena: `${runId}-arena`, queue: `${runId}-queue` };
 }
 
 // The CreateEvent body for one role (rows R1..Rn).
 function eventBody(id, role) {
   const { rows, seats } = LAYOUT[role];
-  return {
+  const body = {
     id,
     name: `load test ${id}`,
     rows: Array.from({ length: rows }, (_, i) => ({ label: `R${i + 1}`, seats }))
   };
+  if (role === 'queue') body.waitingRoom = waitingRoom();
+  return body;
 }
 
 // Creates the run's events (an existing one is fine: the script may have

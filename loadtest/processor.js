@@ -25,8 +25,14 @@ async function prepareRun(context) {
   const runId = process.env.LOAD_TEST_RUN_ID || newRunId();
   const token = process.env.LOAD_TEST_ADMIN_TOKEN || process.env.SPIN_VARIABLE_ADMIN_TOKEN;
   const ids = await ensureEvents(target, token, runId);
-  Object.assign(context.vars, { target, runId, hallEvent: ids.hall, arenaEvent: ids.arena });
-  console.log(`load test run ${runId} against ${target}: events ${ids.hall}, ${ids.arena}`);
+  Object.assign(context.vars, {
+    target,
+    runId,
+    hallEvent: ids.hall,
+    arenaEvent: ids.arena,
+    queueEvent: ids.queue
+  });
+  console.log(`load test run ${runId} against ${target}: events ${ids.hall}, ${ids.arena}, ${ids.queue}`);
 }
 
 // A seat of the default event nobody else asks for (64 random bits).
@@ -67,6 +73,56 @@ function releaseBest(vars) {
   return holdGranted(vars) && vars.bestOutcome === 'release';
 }
 
+// The waiting room. A buyer polls their ticket as its Retry-After says,
+// at most MAX_POLLS times (a buyer who would wait past that walks away).
+const MAX_POLLS = 60;
+
+// Function step before each poll: waits the Retry-After of the last one.
+function waitForTurn(context, _events, done) {
+  const seconds = context.vars.retryAfter || 0;
+  setTimeout(done, seconds * 1000);
+}
+
+// afterResponse of a poll: notes the access token once admitted, else the
+// suggested wait; counts admissions and measures join-to-admission time.
+function readTicket(_req, res, context, events, done) {
+  const vars = context.vars;
+  vars.polls = (vars.polls || 0) + 1;
+  vars.joinedAt = vars.joinedAt || Date.now();
+  let body = null;
+  try {
+    body = JSON.parse(res.body);
+  } catch (_err) {
+    body = null;
+  }
+  if (res.statusCode === 200 && body && body.admitted && body.accessToken) {
+    vars.accessToken = body.accessToken;
+    events.emit('counter', `loadtest.queue_admitted.${body.eventId}`, 1);
+    events.emit('histogram', 'loadtest.queue_wait_ms', Date.now() - vars.joinedAt);
+  } else {
+    const retry = Number(res.headers['retry-after']);
+    vars.retryAfter = retry >= 1 && retry <= 30 ? retry : 2;
+  }
+  return done();
+}
+
+// Marks when the buyer joined, for the wait histogram.
+function noteJoin(_req, _res, context, _events, done) {
+  context.vars.joinedAt = Date.now();
+  return done();
+}
+
+// whileTrue of the polling loop.
+function stillQueued(context, next) {
+  const vars = context.vars;
+  return next(Boolean(vars.ticketId) && !vars.accessToken && (vars.polls || 0) < MAX_POLLS);
+}
+
+// ifTrue: the buyer was admitted.
+function admitted(vars) {
+  return Boolean(vars.accessToken);
+}
+
 // afterResponse: one counter per 201 that booked (and per seat it booked),
 // and per 201 that held, keyed by event id. The verifier compares these with
 // the bookings and holds stored in Redis.
@@ -84,6 +140,8 @@ function countCreated(_req, res, _context, events, done) {
       events.emit('counter', `loadtest.seats_201.${body.eventId}`, seats);
     } else if (body && body.holdId) {
       events.emit('counter', `loadtest.holds_201.${body.eventId}`, 1);
+    } else if (body && body.ticketId) {
+      events.emit('counter', `loadtest.tickets_201.${body.eventId}`, 1);
     }
   }
   return done();
@@ -98,5 +156,10 @@ module.exports = {
   confirmNamed,
   confirmBest,
   releaseBest,
+  waitForTurn,
+  readTicket,
+  noteJoin,
+  stillQueued,
+  admitted,
   countCreated
 };

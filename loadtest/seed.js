@@ -3,7 +3,7 @@
 //
 //   LOAD_TEST_ADMIN_TOKEN=... node loadtest/seed.js http://127.0.0.1:3000 [run-id]
 //
-// Prints "<run id> <hall event> <arena event>" on one line.
+// Prints "<run id> <hall event> <arena event> <queue event>" on one line.
 'use strict';
 
 const { newRunId, ensureEvents } = require('./events');
@@ -19,7 +19,7 @@ async function main() {
   }
   const runId = givenRunId || newRunId();
   const ids = await ensureEvents(target.replace(/\/+$/, ''), token, runId);
-  console.log(`${runId} ${ids.hall} ${ids.arena}`);
+  console.log(`${runId} ${ids.hall} ${ids.arena} ${ids.queue}`);
 }
 
 main().catch((err) => {

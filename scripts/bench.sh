@@ -16,7 +16,10 @@
 # (open + PING: the ceiling of any request that uses Redis, on Spin); (d)
 # GET /api/version (no Redis: Spin's per-request floor); (e) hold two named
 # seats then confirm, (f) hold the best 4 adjacent seats, (g) read a
-# 50,000-seat map (once, after the rounds). Rows (a) to (f) run in ROUNDS
+# 50,000-seat map (once, after the rounds), (h) join a waiting room, (i)
+# poll a waiting-room ticket, (j) hold two named seats on an event without
+# a waiting room and (k) the same with a waiting room's access token (checked
+# by the component, no Redis). Rows (a) to (f) and (h) to (k) run in ROUNDS
 # interleaved rounds (a 2 s warm-up before each row's first round); the
 # table shows each row's median round. Per row: requests/s, p50, p99, Redis
 # CPU per request (INFO cpu, used_cpu_sys + used_cpu_user over the measured
@@ -121,14 +124,51 @@ SEED="http://127.0.0.1:$SEED_PORT"
 YARD="http://127.0.0.1:$YARD_PORT"
 
 # create_event ID ROWS SEATS_PER_ROW: rows R1..R<ROWS>.
+# A fourth argument adds a waiting room letting that many in a minute (120
+# minutes of access).
 create_event() {
-  python3 -c 'import json,sys; print(json.dumps({"id": sys.argv[1], "name": sys.argv[1], "rows": [{"label": f"R{i}", "seats": int(sys.argv[3])} for i in range(1, int(sys.argv[2]) + 1)]}))' "$1" "$2" "$3" |
+  python3 -c 'import json,sys; e = {"id": sys.argv[1], "name": sys.argv[1], "rows": [{"label": f"R{i}", "seats": int(sys.argv[3])} for i in range(1, int(sys.argv[2]) + 1)]}
+if len(sys.argv) > 4: e["waitingRoom"] = {"admitPerMinute": int(sys.argv[4]), "accessMinutes": 120}
+print(json.dumps(e))' "$@" |
     curl -sf -o /dev/null -X POST -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' --data-binary @- "$COMPONENT/api/events"
 }
 for round in $(seq "$ROUNDS"); do create_event "hold-confirm-$round" 1000 100; done
 create_event best-four 200 100
 create_event stadium 500 100
 create_event ops 1000 100
+# Waiting rooms: one to join (its tickets are admitted at the largest rate,
+# so the queue never delays the bench), and per round an event to hold on
+# without and one with a waiting room, with one admitted ticket's token.
+create_event queue-join 1 10 100000
+for round in $(seq "$ROUNDS"); do
+  create_event "hold-plain-$round" 1000 100
+  create_event "hold-queued-$round" 1000 100 100000
+done
+create_event ops-queued 1000 100 100000
+# admitted_ticket EVENT: joins EVENT's waiting room and prints "<ticket id>
+# <ticket token> <access token>" once the ticket is admitted.
+admitted_ticket() {
+  python3 - "$COMPONENT" "$1" <<'PY'
+import json, sys, time, urllib.request
+base, event = sys.argv[1], sys.argv[2]
+join = urllib.request.Request(f"{base}/api/events/{event}/queue", method="POST")
+ticket = json.load(urllib.request.urlopen(join))
+for _ in range(100):
+    poll = urllib.request.Request(f"{base}/api/events/{event}/queue/{ticket['ticketId']}",
+                                  headers={"authorization": "Bearer " + ticket["ticketToken"]})
+    status = json.load(urllib.request.urlopen(poll))
+    if status["admitted"]:
+        print(ticket["ticketId"], ticket["ticketToken"], status["accessToken"])
+        break
+    time.sleep(0.1)
+PY
+}
+read -r POLL_TICKET POLL_TOKEN _ <<<"$(admitted_ticket queue-join)"
+declare -A ACCESS
+for round in $(seq "$ROUNDS"); do
+  read -r _ _ ACCESS[$round] <<<"$(admitted_ticket "hold-queued-$round")"
+done
+read -r _ _ OPS_ACCESS <<<"$(admitted_ticket ops-queued)"
 say "seeding the stadium map: 5,000 seats booked, 5,000 held"
 for row in $(seq 1 100); do
   seats=$(python3 -c 'import sys; r=sys.argv[1]; print(",".join(f"\"R{r}-{n}\"" for n in range(1, 51)))' "$row")
@@ -150,6 +190,10 @@ for ROUND in $(seq "$ROUNDS"); do
   run component-floor "$COMPONENT/api/version" get.lua
   WARM="hold-confirm-$ROUND 1" run hold-confirm "$COMPONENT/" hold_confirm.lua "hold-confirm-$ROUND" 501
   WARM="best-four" run best-four "$COMPONENT/" best_available.lua best-four
+  WARM="queue-join" run queue-join "$COMPONENT/" queue_join.lua queue-join
+  WARM="queue-join $POLL_TICKET $POLL_TOKEN" run queue-poll "$COMPONENT/" queue_poll.lua queue-join "$POLL_TICKET" "$POLL_TOKEN"
+  WARM="hold-plain-$ROUND 1" run hold-plain "$COMPONENT/" hold_named.lua "hold-plain-$ROUND" 501
+  WARM="hold-queued-$ROUND 1 ${ACCESS[$ROUND]}" run hold-access "$COMPONENT/" hold_named.lua "hold-queued-$ROUND" 501 "${ACCESS[$ROUND]}"
 done
 ROUND=1 CONNECTIONS=4 run stadium-map "$COMPONENT/api/events/stadium/seats" get.lua
 uptime >"$WORK/load-after"
@@ -183,6 +227,10 @@ for i in $(seq "$OP_REPEATS"); do
   booking_id=$(json_field "$OUT" bookingId); booking_token=$(json_field "$OUT" bookingToken)
   op cancel curl -s -o /dev/null -X DELETE -H "authorization: Bearer $booking_token" "$COMPONENT/api/events/ops/bookings/$booking_id"
   op seat-map curl -s -o /dev/null "$COMPONENT/api/events/stadium/seats"
+  op queue-join post_json /api/events/ops-queued/queue ''
+  ticket_id=$(json_field "$OUT" ticketId); ticket_token=$(json_field "$OUT" ticketToken)
+  op queue-poll curl -s -o /dev/null -H "authorization: Bearer $ticket_token" "$COMPONENT/api/events/ops-queued/queue/$ticket_id"
+  op hold-access post_json /api/events/ops-queued/holds "{\"seats\":[\"R$i-1\",\"R$i-2\"]}" -H "authorization: Bearer $OPS_ACCESS"
 done
 
 # Round trips per operation: one request each, with MONITOR counting the
@@ -205,6 +253,10 @@ hold_id=$(json_field "$hold" holdId); hold_token=$(json_field "$hold" holdToken)
 mark release; curl -s -o /dev/null -X DELETE -H "authorization: Bearer $hold_token" "$COMPONENT/api/events/best-four/holds/$hold_id"
 mark direct-booking; post_json /api/events/hold-confirm-1/bookings '{"seats":["R1000-5","R1000-6"]}' >/dev/null
 mark seat-map; curl -s -o /dev/null "$COMPONENT/api/events/stadium/seats"
+mark queue-join; ticket=$(post_json /api/events/ops-queued/queue '')
+ticket_id=$(json_field "$ticket" ticketId); ticket_token=$(json_field "$ticket" ticketToken)
+mark queue-poll; curl -s -o /dev/null -H "authorization: Bearer $ticket_token" "$COMPONENT/api/events/ops-queued/queue/$ticket_id"
+mark hold-access; post_json /api/events/ops-queued/holds '{"seats":["R999-1","R999-2"]}' -H "authorization: Bearer $OPS_ACCESS" >/dev/null
 mark end
 sleep 0.3
 kill "$monitor_pid" 2>/dev/null || true
@@ -285,12 +337,17 @@ for label, key in [
     ("(e) hold 2 seats + confirm", "hold-confirm"),
     ("(f) best available, 4 adjacent", "best-four"),
     ("(g) 50,000-seat map, 4 connections", "stadium-map"),
+    ("(h) join a waiting room", "queue-join"),
+    ("(i) poll a waiting-room ticket", "queue-poll"),
+    ("(j) hold 2 seats, no waiting room", "hold-plain"),
+    ("(k) hold 2 seats with an access token", "hold-access"),
 ]:
     show(label, key)
 print("Redis µs: Redis CPU (INFO cpu, sys + user) over the measured run / requests; cmds: Redis commands per")
 print("request (INFO commandstats, including the commands scripts run). vs yard / vs health / vs seed: req/s over")
 print("the yardstick's, over (c), over the seed's, in the same run. (a) answers 201 once, then 409;")
-print("(e) counts the hold and the confirm as one request each; (g) runs once, after the rounds.")
+print("(e) counts the hold and the confirm as one request each; (g) runs once, after the rounds;")
+print("(k) is (j) on an event with a waiting room: the difference is the HMAC check, no Redis.")
 
 # Per operation: what one request's commands cost Redis (commandstats usec).
 ops = {}

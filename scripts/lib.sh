@@ -194,7 +194,8 @@ start_spin() {
 # Starts a throw-away redis-server (no persistence) and the component under
 # real Spin on free loopback ports, logging into the folder $1, and waits
 # until the service is healthy. Sets REDIS_PORT, SPIN_PORT, TARGET and a
-# random ADMIN_TOKEN; the processes go to `pids` and `spin_pgids`.
+# random ADMIN_TOKEN (and a random waiting-room signing key); the processes
+# go to `pids` and `spin_pgids`.
 start_service() {
   local dir="$1"
   REDIS_PORT=$(free_port)
@@ -207,6 +208,7 @@ start_service() {
   SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" \
   SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
   SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
+  SPIN_VARIABLE_QUEUE_SECRET="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" \
     start_spin "127.0.0.1:$SPIN_PORT" "$dir/spin.log"
   wait_healthy "$TARGET" && return 0
   say "the service never became healthy; see $dir/spin.log and $dir/redis.log"

@@ -37,18 +37,21 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$PROFILE" in
-  ci) ENV_FLAG=(-e ci); LOAD_LIMIT=240 ;;
-  full) ENV_FLAG=(); LOAD_LIMIT=600 ;;
+  # QUEUE_RATE: the waiting room's admitPerMinute, a little under the rate
+  # its buyers arrive in the spike, so a line builds but clears in seconds.
+  ci) ENV_FLAG=(-e ci); LOAD_LIMIT=240; QUEUE_RATE=240 ;;
+  full) ENV_FLAG=(); LOAD_LIMIT=600; QUEUE_RATE=1200 ;;
   *) say "--profile must be ci or full, not '$PROFILE'"; exit 2 ;;
 esac
 
 # seed_run TARGET: creates the run's events through the admin API and sets
-# RUN_ID, HALL and ARENA (the plain and the failover runs share them).
+# RUN_ID, HALL, ARENA and QUEUE (the plain and the failover runs share them).
 seed_run() {
   local seeded
-  seeded=$(LOAD_TEST_ADMIN_TOKEN="$ADMIN_TOKEN" timeout 60 node loadtest/seed.js "$1")
-  read -r RUN_ID HALL ARENA <<<"$seeded"
-  say "seeded run $RUN_ID: events $HALL (20,000 seats) and $ARENA (2,000 seats)"
+  seeded=$(LOAD_TEST_ADMIN_TOKEN="$ADMIN_TOKEN" LOAD_TEST_QUEUE_RATE="$QUEUE_RATE" \
+    timeout 60 node loadtest/seed.js "$1")
+  read -r RUN_ID HALL ARENA QUEUE <<<"$seeded"
+  say "seeded run $RUN_ID: events $HALL (20,000 seats), $ARENA (2,000 seats) and $QUEUE (2,000 seats, waiting room letting in $QUEUE_RATE a minute)"
 }
 
 # --failover: the run on the HA topology, the primary killed mid-run, the
@@ -86,6 +89,7 @@ run_failover() {
   source "$HA_RUN_DIR/topology.env"
 
   ADMIN_TOKEN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+  QUEUE_SECRET="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"  # the same on both instances
   local targets=() i port url
   for i in 1 2; do
     port=$(free_port)
@@ -94,6 +98,7 @@ run_failover() {
     SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$HA_FRONT_PORT" \
     SPIN_VARIABLE_REDIS_REPLICA_ACKS=1 \
     SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
+    SPIN_VARIABLE_QUEUE_SECRET="$QUEUE_SECRET" \
       start_spin "127.0.0.1:$port" "$OUT/spin-$i.log"
     targets+=("http://127.0.0.1:$port")
   done
@@ -252,7 +257,7 @@ awk -f loadtest/summary.awk "$OUT/artillery.log"
 say "verifying DESIGN.md's invariants against Redis"
 set +e
 "$VERIFIER" --report "$OUT/report.json" --redis "redis://127.0.0.1:$REDIS_PORT" \
-  --event default --event "$HALL" --event "$ARENA" --chart "$OUT/chart.html" | tee "$OUT/summary.txt"
+  --event default --event "$HALL" --event "$ARENA" --event "$QUEUE" --chart "$OUT/chart.html" | tee "$OUT/summary.txt"
 verifier_status=${PIPESTATUS[0]}
 set -e
 

@@ -37,6 +37,11 @@ if [ -z "${SPIN_VARIABLE_ADMIN_TOKEN:-}" ] && ! grep -q '^SPIN_VARIABLE_ADMIN_TO
   printf 'SPIN_VARIABLE_ADMIN_TOKEN=%s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >>.env
   say "wrote a new random admin token to .env (SPIN_VARIABLE_ADMIN_TOKEN)"
 fi
+# Likewise a signing key for waiting-room access tokens (32 random bytes).
+if [ -z "${SPIN_VARIABLE_QUEUE_SECRET:-}" ] && ! grep -q '^SPIN_VARIABLE_QUEUE_SECRET=.' .env 2>/dev/null; then
+  printf 'SPIN_VARIABLE_QUEUE_SECRET=%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >>.env
+  say "wrote a new random waiting-room signing key to .env (SPIN_VARIABLE_QUEUE_SECRET)"
+fi
 
 if [ "$HA" = 1 ]; then
   # The replicated topology on loopback, stopped with everything else; the

@@ -4,6 +4,7 @@
 //! node, so all state lives in Redis (see `store`). This file is only the entry
 //! point; `router` decides which handler answers.
 
+pub mod access;
 pub mod auth;
 pub mod body;
 pub mod handlers;

@@ -10,7 +10,7 @@
 
 use spin_sdk::http::{Request, Response};
 
-use crate::handlers::{book, bookings, events, health, holds, openapi, page, version};
+use crate::handlers::{book, bookings, events, health, holds, openapi, page, queue, version};
 use crate::response::Problem;
 
 /// Every route the API serves, as OpenAPI writes them.
@@ -28,6 +28,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/events/{eventId}/bookings"),
     ("GET", "/api/events/{eventId}/bookings/{bookingId}"),
     ("DELETE", "/api/events/{eventId}/bookings/{bookingId}"),
+    ("POST", "/api/events/{eventId}/queue"),
+    ("GET", "/api/events/{eventId}/queue/{ticketId}"),
     // The seat map page (HTML) and its two assets.
     ("GET", "/"),
     ("GET", "/events/{eventId}"),
@@ -84,6 +86,8 @@ fn dispatch(req: &Request, method: &str, pattern: &str, p: &[&str], path: &str) 
         ("DELETE", "/api/events/{eventId}/bookings/{bookingId}") => {
             bookings::cancel(req, p[0], p[1])
         }
+        ("POST", "/api/events/{eventId}/queue") => queue::join(req, p[0], path),
+        ("GET", "/api/events/{eventId}/queue/{ticketId}") => queue::status(req, p[0], p[1]),
         ("GET", "/") => page::landing(),
         ("GET", "/events/{eventId}") => page::event(p[0]),
         ("GET", "/assets/page.js") => page::script(),

@@ -18,6 +18,8 @@ import { chromium } from 'playwright-core';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const OUTPUT = path.join(ROOT, 'target', 'test-output');
 export const ADMIN_TOKEN = 'browser-test-admin-token';
+/** The waiting-room signing key the tests configure (at least 32 bytes). */
+export const QUEUE_SECRET = 'browser-test-queue-secret-0123456789abcdef';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** Resolves to true when `port` can be listened on right now. */
@@ -192,6 +194,7 @@ export class Spin {
         SPIN_VARIABLE_REDIS_ADDRESS: `redis://127.0.0.1:${redis.port}`,
         SPIN_VARIABLE_REDIS_HOST: `127.0.0.1:${redis.port}`,
         SPIN_VARIABLE_ADMIN_TOKEN: ADMIN_TOKEN,
+        SPIN_VARIABLE_QUEUE_SECRET: QUEUE_SECRET,
       },
       // setsid: its own process group; started in its throwaway HOME, since
       // Spin reads .env from its working directory and a developer's .env
@@ -223,9 +226,10 @@ export class Spin {
     return { status: res.status, body: text ? JSON.parse(text) : null };
   }
 
-  /** Creates an event with `rows` ([{ label, seats }]) through the admin API. */
-  async createEvent(id, name, rows) {
-    const res = await this.api('POST', '/api/events', { id, name, rows }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  /** Creates an event with `rows` ([{ label, seats }]) through the admin API;
+   * `extra` adds members such as `waitingRoom`. */
+  async createEvent(id, name, rows, extra = {}) {
+    const res = await this.api('POST', '/api/events', { id, name, rows, ...extra }, { authorization: `Bearer ${ADMIN_TOKEN}` });
     if (res.status !== 201) throw new Error(`creating ${id}: ${res.status} ${JSON.stringify(res.body)}`);
   }
 

@@ -249,6 +249,75 @@ fn the_seat_map_lists_only_live_holds() {
     let map = run(&mut r, "seat_map.lua", &[]);
     assert_eq!(
         map,
-        ["ok", "Gala", "1", "2", "1", "A", "B", "aaaaaa", "aaaaaa", "A-1"]
+        ["ok", "Gala", "1", "2", "1", "A", "B", "aaaaaa", "aaaaaa", "A-1", "", ""]
     );
+}
+
+/// A waiting room's turns: spaced 60000 / rate ms in arrival order while
+/// the queue is busy; once it has drained, the next arrival starts a new
+/// rush at its own arrival time rather than being let in with a backlog.
+#[test]
+fn queue_turns_follow_arrival_order_at_the_rate() {
+    let redis = RedisServer::start();
+    let mut r = redis.client();
+    let rows = r#"[["A",6]]"#;
+    let made = run(
+        &mut r,
+        "create_event.lua",
+        &["Gala", rows, "6", "1", "20", "5"],
+    );
+    assert_eq!(made[0], "ok");
+    assert_eq!(
+        run(&mut r, "queue_status.lua", &["t1", "h1"]),
+        ["not_found"]
+    );
+    for (n, id) in ["t1", "t2", "t3"].iter().enumerate() {
+        let joined = run(&mut r, "join_queue.lua", &[id, &format!("h-{id}")]);
+        assert_eq!(joined, ["ok", &format!("{{\"seats\":{}}}", n + 1)]);
+    }
+    let turn = |r: &mut redis::Connection, id: &str| -> i64 {
+        r.hget(format!("ticket:{{gala}}:{id}"), "turnAt").unwrap()
+    };
+    let (t1, t2, t3) = (turn(&mut r, "t1"), turn(&mut r, "t2"), turn(&mut r, "t3"));
+    assert_eq!((t2 - t1, t3 - t1), (3000, 6000), "20 a minute: 3 s apart");
+
+    let status = run(&mut r, "queue_status.lua", &["t2", "h-t2"]);
+    assert_eq!(
+        status[..3],
+        ["ok".to_owned(), "2".to_owned(), t2.to_string()]
+    );
+    assert_eq!(status[4..], ["20", "5"]);
+    assert_eq!(
+        run(&mut r, "queue_status.lua", &["t2", "wrong"]),
+        ["forbidden"]
+    );
+
+    // The queue drained long ago: the next arrival is admitted on arrival,
+    // and the one after it a full interval later.
+    let _: () = r
+        .hset_multiple("queue:{gala}", &[("turnBase", "1000"), ("sinceBase", "3")])
+        .unwrap();
+    run(&mut r, "join_queue.lua", &["t4", "h"]);
+    run(&mut r, "join_queue.lua", &["t5", "h"]);
+    let (t4, t5) = (turn(&mut r, "t4"), turn(&mut r, "t5"));
+    let joined: i64 = r.hget("ticket:{gala}:t4", "joinedAt").unwrap();
+    assert_eq!(t4, joined);
+    assert_eq!(t5 - t4, 3000);
+    let arrivals: i64 = r.hget("queue:{gala}", "arrivals").unwrap();
+    assert_eq!(arrivals, 5);
+
+    // An event without a waiting room, and no event at all.
+    let _: () = r
+        .hdel(EVENT, &["queueAdmitPerMinute", "queueAccessMinutes"])
+        .unwrap();
+    assert_eq!(
+        run(&mut r, "join_queue.lua", &["t6", "h"]),
+        ["no_waiting_room"]
+    );
+    assert_eq!(
+        run(&mut r, "queue_status.lua", &["t1", "h-t1"]),
+        ["no_waiting_room"]
+    );
+    let _: () = r.del(EVENT).unwrap();
+    assert_eq!(run(&mut r, "join_queue.lua", &["t6", "h"]), ["no_event"]);
 }

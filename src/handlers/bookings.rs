@@ -10,6 +10,7 @@ use super::seat_list::seat_list;
 use super::{
     answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
 };
+use crate::access::admitted_ticket;
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body;
 use crate::response::{self, Problem};
@@ -44,10 +45,18 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
     let input: CreateBooking = body::json(req)?;
     let seats = seat_list(&input.seats)?;
     let idem = idempotency(req, path)?;
+    let access_ticket = admitted_ticket(req, &event);
     let booking = NewBooking::generate();
     let args = booking.answer(idem.as_ref(), &event, None);
     let reply = with_store(|store| {
-        store.book_seats(&event, &args, &booking.id, &booking.token_hash(), &seats)
+        store.book_seats(
+            &event,
+            &args,
+            &booking.id,
+            &booking.token_hash(),
+            &seats,
+            &access_ticket,
+        )
     })?;
     Ok(answer_response(reply, &args, |word, seats| {
         seat_refusal(&event, word, seats)

@@ -1,6 +1,7 @@
 //! Events: `POST /api/events` (admin) creates one with its seat map;
-//! `GET /api/events/{eventId}` shows its counts; `GET …/seats` shows every
-//! seat's state. Both reads take one Redis round trip.
+//! `GET /api/events/{eventId}` shows its counts (and its waiting room, if
+//! it has one); `GET …/seats` shows every seat's state. Both reads take one
+//! Redis round trip.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -9,11 +10,14 @@ use spin_sdk::http::{Request, Response};
 use super::{
     answer_response, event_id, event_not_found, idempotency, invalid_event_id, respond, with_store,
 };
+use crate::access::QueueSecret;
 use crate::auth::require_admin;
 use crate::body::{self, invalid_body};
 use crate::ids::EventId;
 use crate::response::{self, Problem};
 use crate::seat_map::{self, Row, LEGEND};
+use crate::store::keys::DEFAULT_EVENT;
+use crate::store::queue::WaitingRoom;
 use crate::store::seat_map::EventMap;
 use crate::store::AnswerArgs;
 use crate::time::{now_millis, rfc3339};
@@ -31,6 +35,63 @@ pub struct CreateEvent {
     pub name: String,
     /// Its seat map.
     pub rows: Vec<Row>,
+    /// Its waiting room, if buyers should queue for it.
+    #[serde(default, rename = "waitingRoom")]
+    pub waiting_room: Option<WaitingRoomInput>,
+}
+
+/// The `waitingRoom` of `POST /api/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WaitingRoomInput {
+    /// Buyers let in per minute, 1 to 100000.
+    #[serde(deserialize_with = "crate::body::whole_number")]
+    pub admit_per_minute: u32,
+    /// How long an admission lasts, 1 to 120 minutes.
+    #[serde(deserialize_with = "crate::body::whole_number")]
+    pub access_minutes: u32,
+}
+
+/// The `waitingRoom` member of an event's answers.
+fn waiting_room_view(room: &WaitingRoom) -> serde_json::Value {
+    json!({
+        "admitPerMinute": room.admit_per_minute,
+        "accessMinutes": room.access_minutes,
+    })
+}
+
+/// The waiting room asked for, checked: within bounds, not on the default
+/// event (`POST /api/book/{seatId}` books it without one), and only with a
+/// signing secret configured, so no admission can ever go unsigned.
+fn waiting_room(event: &EventId, input: &CreateEvent) -> Result<Option<WaitingRoom>, Problem> {
+    let Some(asked) = &input.waiting_room else {
+        return Ok(None);
+    };
+    let invalid = |why: &str| {
+        Problem::new(
+            400,
+            "invalid_waiting_room",
+            "Invalid waiting room",
+            why.to_owned(),
+        )
+    };
+    let room = WaitingRoom::new(asked.admit_per_minute, asked.access_minutes).map_err(invalid)?;
+    if event.as_str() == DEFAULT_EVENT {
+        return Err(invalid(
+            "the default event cannot have a waiting room: POST /api/book/{seatId} books it directly",
+        ));
+    }
+    if QueueSecret::from_variables().is_none() {
+        return Err(Problem::new(
+            403,
+            "waiting_room_disabled",
+            "Waiting rooms disabled",
+            "waiting rooms need a signing secret: set the queue_secret variable to at least 32 \
+             random bytes"
+                .to_owned(),
+        ));
+    }
+    Ok(Some(room))
 }
 
 /// The event as `POST` and `GET` show it.
@@ -41,6 +102,8 @@ struct EventView<'a> {
     name: &'a str,
     seat_count: u64,
     created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiting_room: Option<serde_json::Value>,
 }
 
 /// Creates an event (admin token required).
@@ -57,6 +120,7 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
     }
     let seat_count = seat_map::validate(&input.rows)
         .map_err(|why| Problem::new(400, "invalid_seat_map", "Invalid seat map", why))?;
+    let room = waiting_room(&event, &input)?;
     let idem = idempotency(req, path)?;
     let created_at = now_millis();
     let view = EventView {
@@ -64,6 +128,7 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
         name: &input.name,
         seat_count: seat_count.into(),
         created_at: rfc3339(created_at),
+        waiting_room: room.as_ref().map(waiting_room_view),
     };
     let args = AnswerArgs {
         idempotency: idem.as_ref(),
@@ -79,6 +144,7 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
             &seat_map::to_record(&input.rows),
             seat_count,
             created_at,
+            room,
         )
     })?;
     Ok(answer_response(reply, &args, |word, _| match word {
@@ -92,21 +158,23 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
     }))
 }
 
-/// `GET /api/events/{eventId}`: name, seat count and live counts.
+/// `GET /api/events/{eventId}`: name, seat count, live counts, and the
+/// waiting room when the event has one (so the page knows to queue).
 pub fn get(raw_event: &str) -> Response {
     respond(read_map(raw_event).map(|(event, map)| {
-        response::json(
-            200,
-            &json!({
-                "eventId": event.as_str(),
-                "name": map.name,
-                "createdAt": rfc3339(map.created_at_ms),
-                "seatCount": map.available + map.held + map.booked,
-                "available": map.available,
-                "held": map.held,
-                "booked": map.booked,
-            }),
-        )
+        let mut body = json!({
+            "eventId": event.as_str(),
+            "name": map.name,
+            "createdAt": rfc3339(map.created_at_ms),
+            "seatCount": map.available + map.held + map.booked,
+            "available": map.available,
+            "held": map.held,
+            "booked": map.booked,
+        });
+        if let Some(room) = &map.waiting_room {
+            body["waitingRoom"] = waiting_room_view(room);
+        }
+        response::json(200, &body)
     }))
 }
 

@@ -12,6 +12,7 @@ use super::{
     answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
     MAX_SEATS_PER_REQUEST,
 };
+use crate::access::admitted_ticket;
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body::{self, invalid_body};
 use crate::idempotency::seal;
@@ -92,6 +93,7 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
         return Err(invalid_body("ttlSeconds must be 1 to 3600"));
     }
     let idem = idempotency(req, path)?;
+    let access_ticket = admitted_ticket(req, &event);
     let hold_id = Uuid::new_v4().to_string();
     let hold_token = token::generate();
     let expires_at_ms = now_millis() + ttl_seconds * 1000;
@@ -115,6 +117,7 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
         token_hash: &token::hash(&hold_token),
         ttl_ms: ttl_seconds * 1000,
         expires_at_ms,
+        access_ticket: &access_ticket,
     };
     let reply = with_store(|store| store.hold(&event, &args, &hold, &request))?;
     Ok(answer_response(reply, &args, |word, seats| match word {

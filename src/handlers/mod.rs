@@ -11,6 +11,7 @@ pub mod holds;
 pub mod new_booking;
 pub mod openapi;
 pub mod page;
+pub mod queue;
 pub mod seat_list;
 pub mod version;
 
@@ -111,11 +112,40 @@ pub fn event_not_found(event: &EventId) -> Problem {
     )
 }
 
-/// The refusals the seat-taking scripts share: no event, seats not on the
-/// map, seats taken. Anything else is a script the component does not know.
+/// Where buyers join `event`'s waiting room.
+pub fn queue_path(event: &EventId) -> String {
+    format!("/api/events/{event}/queue")
+}
+
+/// 403 for a hold or booking on an event with a waiting room that came
+/// without a valid, unexpired access token for it. Missing, forged,
+/// tampered, expired and other-event tokens all get this same answer, with
+/// where to join (in the body and a `Link` header).
+pub fn queue_required(event: &EventId) -> Problem {
+    let join = queue_path(event);
+    Problem::new(
+        403,
+        "queue_required",
+        "Waiting room",
+        format!(
+            "this event has a waiting room: join it with POST {join}, then send the access \
+             token your turn brings as Authorization: Bearer <accessToken>"
+        ),
+    )
+    .with("join", join.clone())
+    .with_header(
+        "link",
+        format!("<{join}>; rel=\"urn:seat-booking:rel:join-queue\""),
+    )
+}
+
+/// The refusals the seat-taking scripts share: no event, no access through
+/// the event's waiting room, seats not on the map, seats taken. Anything
+/// else is a script the component does not know.
 pub fn seat_refusal(event: &EventId, word: &str, seats: &[String]) -> Problem {
     match word {
         "no_event" => event_not_found(event),
+        "queue_required" => queue_required(event),
         "unknown_seats" => Problem::new(
             400,
             "unknown_seats",

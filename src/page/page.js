@@ -4,8 +4,11 @@
 //   POST /api/events/{id}/holds                hold selected or best-available seats
 //   POST /api/events/{id}/holds/{hold}/confirm book the held seats
 //   DELETE /api/events/{id}/holds/{hold}       let them go
+//   POST /api/events/{id}/queue                join the waiting room (queued events)
+//   GET  /api/events/{id}/queue/{ticket}       wait for the turn and its access token
 // The hold token lives in memory and sessionStorage (so a reload keeps the
-// hold), never in the URL. Every POST carries an Idempotency-Key tied to the
+// hold), never in the URL. A waiting room's ticket and access tokens live in
+// memory only. Every POST carries an Idempotency-Key tied to the
 // user's intent, so a retried or double-clicked action never acts twice.
 'use strict';
 
@@ -45,6 +48,8 @@ const state = {
   focus: { row: 0, index: 0 }, // the one seat in the tab order (roving tabindex)
   pollTimer: 0,
   countdownTimer: 0,
+  queued: false, // waiting in the event's waiting room: the map is not shown
+  access: null, // { token, expiresAt } once the event's waiting room let this page in
 };
 
 function start() {
@@ -63,9 +68,9 @@ function start() {
   restoreHold();
   updateButtons();
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden) poll(); // catch up at once when the tab comes back
+    if (!document.hidden && !state.queued) poll(); // catch up at once when the tab comes back
   });
-  poll();
+  enter();
 }
 
 // ---------------------------------------------------------------- landing page
@@ -463,10 +468,12 @@ async function holdBest() {
 
 async function createHold(body, intent) {
   setBusy(true, 'Holding…');
-  const result = await act('POST', state.base + '/holds', { body, idempotencyKey: keyFor(intent) });
+  const token = state.access ? state.access.token : undefined;
+  const result = await act('POST', state.base + '/holds', { body, token, idempotencyKey: keyFor(intent) });
   setBusy(false);
   if (result.unavailable) return say(UNAVAILABLE_GAVE_UP, 'problem'); // the key is kept: a retry replays
   state.keys.delete(intent);
+  if (result.status === 403 && result.data && result.data.code === 'queue_required') return requeue();
   if (result.status !== 201) {
     // Seats taken meanwhile leave the selection now, so the next refresh
     // doesn't report them a second time.
@@ -546,6 +553,109 @@ function addBooking(seats, bookingId) {
   item.textContent = `${list(seats)}: booking reference ${bookingId}`;
   $('bookings').append(item);
   $('bookings').hidden = false;
+}
+
+// ---------------------------------------------------------------- the waiting room
+
+// Opens the seat map, first queueing when the event has a waiting room.
+async function enter() {
+  const event = await api('GET', state.base);
+  const room = event.ok && event.data ? event.data.waitingRoom : null;
+  if (room) {
+    $('title').textContent = event.data.name;
+    await waitForTurn();
+  }
+  poll();
+}
+
+// Joins the waiting room and polls the ticket as its Retry-After says until
+// the turn comes; then keeps the access token (in memory only) for holds.
+async function waitForTurn() {
+  setQueued(true);
+  for (;;) {
+    showPlace('Joining the waiting room…');
+    const joined = await act('POST', state.base + '/queue', { idempotencyKey: keyFor('join queue') });
+    if (joined.unavailable) {
+      showPlace(UNAVAILABLE);
+      await sleep(3000);
+      continue;
+    }
+    state.keys.delete('join queue');
+    if (joined.status !== 201) {
+      // No waiting room after all (or no such event): the map says what is what.
+      setQueued(false);
+      return;
+    }
+    const admitted = await pollTicket(joined.data);
+    if (admitted) {
+      state.access = { token: admitted.accessToken, expiresAt: Date.parse(admitted.accessExpiresAt) };
+      setQueued(false);
+      say(`It's your turn: choose your seats by ${clock(state.access.expiresAt)}.`, 'ok');
+      return;
+    }
+    // The admission ran out before this page saw it: join again.
+  }
+}
+
+// Polls one ticket; resolves to its admitted status, or null when its
+// admission is over and the buyer must join again.
+async function pollTicket(ticket) {
+  const path = `${state.base}/queue/${encodeURIComponent(ticket.ticketId)}`;
+  for (;;) {
+    let res;
+    let data = null;
+    try {
+      res = await fetch(path, {
+        headers: { accept: 'application/json', authorization: 'Bearer ' + ticket.ticketToken },
+        cache: 'no-store',
+        signal: AbortSignal.timeout(10000),
+      });
+      data = await res.json();
+    } catch {
+      res = null;
+    }
+    if (res && res.status === 200 && data && data.admitted) return data;
+    if (res && res.status === 410) return null;
+    if (res && res.status === 200 && data) {
+      showPlace(placeText(data));
+    } else {
+      showPlace(res && data ? sentence({ status: res.status, data }) : UNAVAILABLE);
+    }
+    const retry = Number(res && res.headers.get('retry-after'));
+    await sleep((retry >= 1 && retry <= 60 ? retry : 3) * 1000);
+  }
+}
+
+function placeText(status) {
+  const ahead = status.ahead === 0 ? 'You are next' : `${status.ahead.toLocaleString('en')} ahead of you`;
+  const wait = status.estimatedWaitSeconds;
+  const minutes = Math.floor(wait / 60);
+  const time = minutes > 0 ? `${minutes} min ${wait % 60} s` : `${wait} s`;
+  return `${ahead}: your turn comes in about ${time} (place ${status.position.toLocaleString('en')} in line).`;
+}
+
+// The admission ran out (or never came through): back to the queue.
+async function requeue() {
+  state.access = null;
+  say('Your time to choose seats is over: you are back in the waiting room.', 'problem');
+  await waitForTurn();
+  refresh();
+}
+
+function setQueued(queued) {
+  state.queued = queued;
+  $('event').classList.toggle('queued', queued);
+  $('queue').hidden = !queued;
+  if (queued) setLive('Waiting room', false);
+}
+
+function showPlace(text) {
+  const place = $('queue-place');
+  if (place.textContent !== text) place.textContent = text;
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString('en', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
 // ---------------------------------------------------------------- the hold and its countdown

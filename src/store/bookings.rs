@@ -23,7 +23,9 @@ pub struct BookingRecord {
 }
 
 impl Store {
-    /// Books `seats` of `event` directly, all or nothing.
+    /// Books `seats` of `event` directly, all or nothing; `access_ticket`
+    /// is the waiting-room ticket whose verified access came with the
+    /// request, or empty.
     pub fn book_seats(
         &self,
         event: &EventId,
@@ -31,12 +33,18 @@ impl Store {
         booking_id: &str,
         token_hash: &str,
         seats: &[SeatId],
+        access_ticket: &str,
     ) -> Result<ScriptReply, StoreError> {
         self.run_answer_script(
             scripts::BOOK_SEATS,
             event,
             answer,
-            vec![arg(booking_id), arg(token_hash), arg(join(seats))],
+            vec![
+                arg(booking_id),
+                arg(token_hash),
+                arg(join(seats)),
+                arg(access_ticket),
+            ],
         )
     }
 

@@ -1,10 +1,13 @@
 //! Creating events.
 
+use super::queue::WaitingRoom;
 use super::{arg, scripts, AnswerArgs, ScriptReply, Store, StoreError};
 use crate::ids::EventId;
 
 impl Store {
-    /// Creates `event` with its rows (as the record stores them), unless it exists.
+    /// Creates `event` with its rows (as the record stores them) and its
+    /// waiting room, if any, unless it exists.
+    #[allow(clippy::too_many_arguments)]
     pub fn create_event(
         &self,
         event: &EventId,
@@ -13,7 +16,14 @@ impl Store {
         rows_record: &str,
         seat_count: u32,
         created_at_ms: u64,
+        waiting_room: Option<WaitingRoom>,
     ) -> Result<ScriptReply, StoreError> {
+        let (rate, minutes) = waiting_room.map_or((String::new(), String::new()), |room| {
+            (
+                room.admit_per_minute.to_string(),
+                room.access_minutes.to_string(),
+            )
+        });
         self.run_answer_script(
             scripts::CREATE_EVENT,
             event,
@@ -23,6 +33,8 @@ impl Store {
                 arg(rows_record),
                 arg(seat_count.to_string()),
                 arg(created_at_ms.to_string()),
+                arg(rate),
+                arg(minutes),
             ],
         )
     }

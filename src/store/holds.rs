@@ -29,6 +29,9 @@ pub struct NewHold<'a> {
     pub ttl_ms: u64,
     /// When it expires (Unix ms).
     pub expires_at_ms: u64,
+    /// The waiting-room ticket whose verified access token came with the
+    /// request, or empty (`access::admitted_ticket`).
+    pub access_ticket: &'a str,
 }
 
 impl Store {
@@ -57,6 +60,7 @@ impl Store {
                 scripts::HOLD_BEST
             }
         };
+        args.push(arg(hold.access_ticket));
         self.run_answer_script(script, event, answer, args)
     }
 

@@ -5,13 +5,15 @@
 //!
 //! | key | type | meaning |
 //! | --- | --- | --- |
-//! | `event:{E}` | hash | `name`, `rows` (JSON `[[label, seats], …]`), `seatCount`, `createdAt` |
+//! | `event:{E}` | hash | `name`, `rows` (JSON `[[label, seats], …]`), `seatCount`, `createdAt`; with a waiting room also `queueAdmitPerMinute`, `queueAccessMinutes` |
 //! | `map:{E}` | hash | per row label, one character per seat: `a` not sold, `b` sold (kept by the scripts that sell and cancel) |
 //! | `held:{E}:<row>` | sorted set | seat numbers of the row's holds, scored by expiry (ms); read with the expired ones filtered out |
 //! | `lock:seat:{E}:<seat>` | string | absent: free; a request's lock token (TTL 5 s) or `hold:<holdId>` (TTL of the hold): held; `booked:<bookingId>` (no TTL): sold |
-//! | `hold:{E}:<holdId>` | hash | `tokenHash`, `seats`, `expiresAt`, `status` (held, confirmed, released), `bookingId`; kept a day past expiry |
-//! | `booking:{E}:<bookingId>` | hash | `tokenHash`, `seats`, `createdAt`, `status` (booked, cancelled), `holdId` |
+//! | `hold:{E}:<holdId>` | hash | `tokenHash`, `seats`, `expiresAt`, `status` (held, confirmed, released), `bookingId`, and `ticketId`, `accessAt` when made through a waiting room; kept a day past expiry |
+//! | `booking:{E}:<bookingId>` | hash | `tokenHash`, `seats`, `createdAt`, `status` (booked, cancelled), `holdId`, and `ticketId`, `accessAt` when booked directly through a waiting room |
 //! | `bookings:{E}` | set | the ids of the event's live (not cancelled) bookings |
+//! | `queue:{E}` | hash | the waiting room's `arrivals` (last arrival number), `turnBase` (ms, Redis clock: first arrival of the current rush) and `sinceBase` (tickets given a turn since) |
+//! | `ticket:{E}:<ticketId>` | hash | `tokenHash`, `position`, `joinedAt`, `turnAt` (ms, Redis clock: when it is admitted); kept, like bookings |
 //! | `idem:{E}:<keyHash>` | hash | a POST's first success answer, for 24 h (`idempotency.rs`) |
 //!
 //! Ids embedded here are validated first (`ids.rs`), so no client text can

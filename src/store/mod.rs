@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod events;
 pub mod holds;
 pub mod keys;
+pub mod queue;
 pub mod replication;
 pub mod scripts;
 pub mod seat_lock;

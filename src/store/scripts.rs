@@ -80,11 +80,11 @@ pub const CREATE_EVENT: &str = event_script!("create_event.lua": "event" "map_ke
 /// Holds named seats.
 pub const HOLD_SEATS: &str = event_script!("hold_seats.lua":
     "event" "lock_key" "hold_key" "map_key" "held_key" "now" "seat_parts" "unknown_seats"
-    "taken_seats" "answer" "split" "create_hold");
+    "taken_seats" "answer" "split" "create_hold" "queue_access");
 /// Holds the best available seats.
 pub const HOLD_BEST: &str = event_script!("hold_best.lua":
     "event" "lock_key" "hold_key" "map_key" "held_key" "now" "load_rows" "seat_parts" "answer"
-    "create_hold" "best_block");
+    "create_hold" "best_block" "queue_access");
 /// Turns a hold into a booking.
 pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua":
     "event" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "now" "seat_parts"
@@ -92,7 +92,7 @@ pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua":
 /// Books named seats directly.
 pub const BOOK_SEATS: &str = event_script!("book_seats.lua":
     "event" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "unknown_seats"
-    "taken_seats" "answer" "split" "mark_seats" "create_booking");
+    "taken_seats" "answer" "split" "mark_seats" "create_booking" "queue_access");
 /// Releases a hold.
 pub const RELEASE_HOLD: &str = event_script!("release_hold.lua":
     "event" "lock_key" "hold_key" "held_key" "seat_parts" "split" "free_locks"
@@ -103,6 +103,10 @@ pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua":
     "free_locks");
 /// Reads the whole seat map.
 pub const SEAT_MAP: &str = event_script!("seat_map.lua": "event" "map_key" "held_key" "now");
+/// Joins an event's waiting room.
+pub const JOIN_QUEUE: &str = event_script!("join_queue.lua": "event" "answer" "now" "ticket_key");
+/// Reads a waiting-room ticket's place and turn.
+pub const QUEUE_STATUS: &str = event_script!("queue_status.lua": "event" "now" "ticket_key");
 /// Reads a one-seat booking's stored answer, marking it replayed (no
 /// pieces: it touches one key).
 pub const REPLAY_ANSWER: &str = lean!(include_str!("scripts/replay_answer.lua"));
@@ -122,6 +126,8 @@ mod tests {
         ("release_hold.lua", RELEASE_HOLD),
         ("cancel_booking.lua", CANCEL_BOOKING),
         ("seat_map.lua", SEAT_MAP),
+        ("join_queue.lua", JOIN_QUEUE),
+        ("queue_status.lua", QUEUE_STATUS),
     ];
 
     fn read(path: &Path) -> String {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::queue::WaitingRoom;
 use super::{scripts, Store, StoreError};
 use crate::ids::EventId;
 
@@ -21,12 +22,14 @@ pub struct EventMap {
     pub booked: u64,
     /// Per row: its label and one state character per seat (`a`, `h`, `b`).
     pub rows: Vec<(String, String)>,
+    /// Its waiting room, if it has one.
+    pub waiting_room: Option<WaitingRoom>,
 }
 
 impl EventMap {
     /// Reads the script's reply (`ok, name, createdAt, rowCount, heldCount,
-    /// labels…, sold states…, held seats…`) and lays the live holds over the
-    /// rows' sold states.
+    /// labels…, sold states…, held seats…, admitPerMinute, accessMinutes`)
+    /// and lays the live holds over the rows' sold states.
     pub fn parse(reply: Vec<String>) -> Option<EventMap> {
         let mut items = reply.into_iter();
         if items.next()? != "ok" {
@@ -50,7 +53,7 @@ impl EventMap {
             .enumerate()
             .map(|(i, l)| (l.as_str(), i))
             .collect();
-        for seat in items.take(held_count) {
+        for seat in items.by_ref().take(held_count) {
             let Some((label, n)) = seat.rsplit_once('-') else {
                 continue;
             };
@@ -70,6 +73,10 @@ impl EventMap {
                 .sum()
         };
         let (available, held, booked) = (count(b'a'), count(b'h'), count(b'b'));
+        let waiting_room = match (items.next(), items.next()) {
+            (Some(rate), Some(minutes)) => WaitingRoom::from_record(&rate, &minutes),
+            _ => None,
+        };
         let rows = labels
             .into_iter()
             .zip(states)
@@ -82,6 +89,7 @@ impl EventMap {
             held,
             booked,
             rows,
+            waiting_room,
         })
     }
 }
@@ -114,6 +122,25 @@ mod tests {
             vec![("A".into(), "hab".into()), ("B".into(), "bh".into())]
         );
         assert_eq!((map.available, map.held, map.booked), (1, 2, 2));
+        assert_eq!(map.waiting_room, None);
+    }
+
+    #[test]
+    fn reads_the_waiting_room_after_the_held_seats() {
+        let map = EventMap::parse(reply(&[
+            "ok", "G", "1", "1", "1", "A", "aa", "A-1", "600", "5",
+        ]))
+        .unwrap();
+        assert_eq!(map.held, 1);
+        assert_eq!(
+            map.waiting_room,
+            Some(WaitingRoom {
+                admit_per_minute: 600,
+                access_minutes: 5
+            })
+        );
+        let without = EventMap::parse(reply(&["ok", "G", "1", "1", "0", "A", "aa", "", ""]));
+        assert_eq!(without.unwrap().waiting_room, None);
     }
 
     #[test]

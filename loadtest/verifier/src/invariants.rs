@@ -23,15 +23,19 @@ pub enum Invariant {
     /// The seat map's derived state (sold rows, held index) shows what the
     /// seat locks, the authority, say.
     SeatMapMatchesLocks,
+    /// An event's waiting room let buyers in in arrival order, never faster
+    /// than its `admitPerMinute`, and nobody held or booked without access.
+    WaitingRoom,
 }
 
 impl Invariant {
     /// Every invariant, in DESIGN.md's order.
-    pub const ALL: [Invariant; 4] = [
+    pub const ALL: [Invariant; 5] = [
         Invariant::NoDoubleBooking,
         Invariant::AnswersMatchStore,
         Invariant::HoldsEndAtTheirTtl,
         Invariant::SeatMapMatchesLocks,
+        Invariant::WaitingRoom,
     ];
 
     /// The numbers DESIGN.md gives the invariant.
@@ -41,6 +45,7 @@ impl Invariant {
             Invariant::AnswersMatchStore => "2",
             Invariant::HoldsEndAtTheirTtl => "3-4",
             Invariant::SeatMapMatchesLocks => "map",
+            Invariant::WaitingRoom => "wr",
         }
     }
 }
@@ -52,6 +57,9 @@ impl fmt::Display for Invariant {
             Invariant::AnswersMatchStore => "201 answers = stored bookings and holds",
             Invariant::HoldsEndAtTheirTtl => "no hold outlives its TTL",
             Invariant::SeatMapMatchesLocks => "the seat map shows what the locks say",
+            Invariant::WaitingRoom => {
+                "waiting rooms admit in arrival order, at their rate, and only them"
+            }
         })
     }
 }
@@ -78,6 +86,8 @@ pub struct Stored {
     pub holds: u64,
     /// Holds still holding their seats.
     pub live_holds: u64,
+    /// Waiting-room tickets.
+    pub tickets: u64,
 }
 
 /// The verdict on one event.
@@ -127,6 +137,7 @@ pub fn check_counting(
     answers_match_store(state, &index, reported, counting, &mut violations);
     holds_end_at_their_ttl(state, &index, slack_ms, &mut violations);
     seat_map::matches_locks(state, &index, slack_ms, &mut violations);
+    waiting_room::admits_in_order_at_its_rate(state, reported, counting, slack_ms, &mut violations);
     violations.sort_by_key(|v| v.invariant);
     let stored = Stored {
         bookings: state.bookings.len() as u64,
@@ -142,6 +153,7 @@ pub fn check_counting(
             .iter()
             .filter(|h| h.status == "held" && h.expires_at_ms > h.read_at_ms)
             .count() as u64,
+        tickets: state.waiting_room.tickets.len() as u64,
     };
     EventCheck {
         event: state.event.clone(),
@@ -411,6 +423,7 @@ fn holds_end_at_their_ttl(
 }
 
 mod seat_map;
+mod waiting_room;
 
 #[cfg(test)]
 mod tests;

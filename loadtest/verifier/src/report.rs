@@ -63,6 +63,8 @@ pub struct Reported {
     pub seats: u64,
     /// 201s that made a hold.
     pub holds: u64,
+    /// 201s that joined a waiting room.
+    pub tickets: u64,
 }
 
 /// The parts of a report the verifier reads.
@@ -123,6 +125,7 @@ impl Report {
             bookings: self.counter(&format!("loadtest.bookings_201.{event}")),
             seats: self.counter(&format!("loadtest.seats_201.{event}")),
             holds: self.counter(&format!("loadtest.holds_201.{event}")),
+            tickets: self.counter(&format!("loadtest.tickets_201.{event}")),
         }
     }
 
@@ -132,9 +135,13 @@ impl Report {
             .counters
             .keys()
             .filter_map(|k| {
-                ["loadtest.bookings_201.", "loadtest.holds_201."]
-                    .iter()
-                    .find_map(|p| k.strip_prefix(p))
+                [
+                    "loadtest.bookings_201.",
+                    "loadtest.holds_201.",
+                    "loadtest.tickets_201.",
+                ]
+                .iter()
+                .find_map(|p| k.strip_prefix(p))
             })
             .map(str::to_owned)
             .collect();
@@ -277,6 +284,7 @@ mod tests {
             bookings: 3,
             seats: 7,
             holds: 5,
+            tickets: 0,
         };
         assert_eq!(report.reported("gala"), gala);
         assert_eq!(report.reported("nothing"), Reported::default());

@@ -1,7 +1,9 @@
 //! The state of one event as Redis holds it (the key layout of README.md),
 //! read after the load stopped: every seat lock with its TTL, every booking
-//! and hold record, the set of live bookings, and the seat map's derived
-//! state (sold rows and the index of live holds).
+//! and hold record, the set of live bookings, the seat map's derived
+//! state (sold rows and the index of live holds), and the event's waiting
+//! room, if it has one (its settings, every ticket, and which holds and
+//! bookings came in through it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -56,6 +58,47 @@ pub struct Hold {
     pub read_at_ms: i64,
 }
 
+/// One `ticket:{E}:<id>` record of a waiting room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// The ticket id.
+    pub id: String,
+    /// Its arrival number (1 for the first).
+    pub position: u64,
+    /// When it joined (ms, Redis clock).
+    pub joined_at_ms: i64,
+    /// When its turn came or comes (ms, Redis clock).
+    pub turn_at_ms: i64,
+}
+
+/// A hold or direct booking made on a waiting room's access: the record
+/// names the ticket and when the access was used (ms, Redis clock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// `hold:<id>` or `booking:<id>`.
+    pub record: String,
+    /// The ticket whose access made it.
+    pub ticket_id: String,
+    /// When it was made (ms, Redis clock).
+    pub at_ms: i64,
+}
+
+/// An event's waiting room as Redis holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WaitingRoomState {
+    /// `queueAdmitPerMinute` and `queueAccessMinutes` of the event record;
+    /// `None` for an event without a waiting room.
+    pub settings: Option<(u64, u64)>,
+    /// The `arrivals` counter of `queue:{E}`.
+    pub arrivals: u64,
+    /// Every ticket.
+    pub tickets: Vec<Ticket>,
+    /// Holds and direct bookings that name a ticket.
+    pub accesses: Vec<Access>,
+    /// Holds and direct bookings that name none (made without access).
+    pub without_access: Vec<String>,
+}
+
 /// Everything Redis holds for one event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EventState {
@@ -77,6 +120,8 @@ pub struct EventState {
     pub held_index: BTreeMap<String, i64>,
     /// Redis's clock (ms) when the held index was read.
     pub held_index_read_at_ms: i64,
+    /// The event's waiting room (empty settings without one).
+    pub waiting_room: WaitingRoomState,
 }
 
 impl EventState {
@@ -108,7 +153,13 @@ impl EventState {
         }
 
         let mut bookings = Vec::new();
+        let mut accesses = Vec::new();
+        let mut without_access = Vec::new();
         for (key, fields, _, _) in records(conn, &format!("booking:{tag}:*"))? {
+            // A booking confirmed from a hold came in through the hold.
+            if field(&fields, "holdId").is_empty() {
+                note_access(&key, &fields, &mut accesses, &mut without_access)?;
+            }
             bookings.push(Booking {
                 id: last_segment(&key),
                 seats: split(field(&fields, "seats")),
@@ -119,6 +170,7 @@ impl EventState {
 
         let mut holds = Vec::new();
         for (key, fields, pttl_ms, read_at_ms) in records(conn, &format!("hold:{tag}:*"))? {
+            note_access(&key, &fields, &mut accesses, &mut without_access)?;
             let expires = field(&fields, "expiresAt");
             holds.push(Hold {
                 id: last_segment(&key),
@@ -142,6 +194,9 @@ impl EventState {
             .query(conn)
             .with_context(|| format!("read map:{tag}"))?;
         let (held_index, held_index_read_at_ms) = held_index(conn, &tag, map_rows.keys())?;
+        let mut waiting_room = waiting_room(conn, &tag)?;
+        waiting_room.accesses = accesses;
+        waiting_room.without_access = without_access;
         Ok(EventState {
             event: event.to_owned(),
             locks,
@@ -151,8 +206,74 @@ impl EventState {
             map_rows,
             held_index,
             held_index_read_at_ms,
+            waiting_room,
         })
     }
+}
+
+/// The waiting room's settings, arrival counter and tickets.
+fn waiting_room(conn: &mut Connection, tag: &str) -> Result<WaitingRoomState> {
+    let (rate, minutes): (Option<u64>, Option<u64>) = redis::cmd("HMGET")
+        .arg(format!("event:{tag}"))
+        .arg("queueAdmitPerMinute")
+        .arg("queueAccessMinutes")
+        .query(conn)
+        .with_context(|| format!("read event:{tag}"))?;
+    let arrivals: Option<u64> = redis::cmd("HGET")
+        .arg(format!("queue:{tag}"))
+        .arg("arrivals")
+        .query(conn)
+        .with_context(|| format!("read queue:{tag}"))?;
+    let mut tickets = Vec::new();
+    for (key, fields, _, _) in records(conn, &format!("ticket:{tag}:*"))? {
+        let number = |name: &str| -> Result<i64> {
+            let text = field(&fields, name);
+            text.parse()
+                .with_context(|| format!("{key}: {name} {text:?} is not a number"))
+        };
+        tickets.push(Ticket {
+            id: last_segment(&key),
+            position: number("position")? as u64,
+            joined_at_ms: number("joinedAt")?,
+            turn_at_ms: number("turnAt")?,
+        });
+    }
+    tickets.sort_by_key(|t| t.position);
+    Ok(WaitingRoomState {
+        settings: rate.zip(minutes),
+        arrivals: arrivals.unwrap_or(0),
+        tickets,
+        ..WaitingRoomState::default()
+    })
+}
+
+/// Files a hold or direct booking record under the access that made it, or
+/// under those made without one.
+fn note_access(
+    key: &str,
+    fields: &HashMap<String, String>,
+    accesses: &mut Vec<Access>,
+    without_access: &mut Vec<String>,
+) -> Result<()> {
+    let record = format!(
+        "{}:{}",
+        key.split(':').next().unwrap_or(""),
+        last_segment(key)
+    );
+    let ticket_id = field(fields, "ticketId");
+    if ticket_id.is_empty() {
+        without_access.push(record);
+        return Ok(());
+    }
+    let at = field(fields, "accessAt");
+    accesses.push(Access {
+        record,
+        ticket_id: ticket_id.to_owned(),
+        at_ms: at
+            .parse()
+            .with_context(|| format!("{key}: accessAt {at:?} is not a number"))?,
+    });
+    Ok(())
 }
 
 /// Every entry of the rows' `held:{E}:<row>` sorted sets, as seat id ->

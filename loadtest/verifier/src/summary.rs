@@ -96,21 +96,22 @@ fn requests(out: &mut String, report: &Report) {
 fn events(out: &mut String, checks: &[EventCheck]) {
     let _ = writeln!(
         out,
-        "\n{:<28}{:>18}{:>18}{:>16}{:>10}{:>11}",
-        "event (201s/stored)", "bookings", "seats", "holds", "sold now", "live holds"
+        "\n{:<28}{:>18}{:>18}{:>16}{:>10}{:>11}{:>14}",
+        "event (201s/stored)", "bookings", "seats", "holds", "sold now", "live holds", "tickets"
     );
     for c in checks {
         let (r, s) = (c.reported, c.stored);
         let pair = |a: u64, b: u64| format!("{a}/{b}");
         let _ = writeln!(
             out,
-            "{:<28}{:>18}{:>18}{:>16}{:>10}{:>11}",
+            "{:<28}{:>18}{:>18}{:>16}{:>10}{:>11}{:>14}",
             c.event,
             pair(r.bookings, s.bookings),
             pair(r.seats, s.seats),
             pair(r.holds, s.holds),
             s.sold_seats,
-            s.live_holds
+            s.live_holds,
+            pair(r.tickets, s.tickets)
         );
     }
 }
@@ -201,6 +202,7 @@ mod tests {
                 bookings: 20,
                 seats: 20,
                 holds: 0,
+                tickets: 0,
             },
             stored: Stored {
                 bookings: 20,
@@ -208,6 +210,7 @@ mod tests {
                 sold_seats: 20,
                 holds: 0,
                 live_holds: 0,
+                tickets: 0,
             },
             violations: (0..violations)
                 .map(|i| Violation {

@@ -480,3 +480,112 @@ fn failover_mode_needs_both_records() {
         "{out:?}"
     );
 }
+
+/// The waiting-room rule on a real queue: a clean one passes; a ticket
+/// admitted before an earlier arrival, or a hold whose record names no
+/// ticket (made without access), fails.
+#[test]
+fn a_queue_out_of_order_or_a_hold_without_access_fails() {
+    let redis = RedisServer::start();
+    let secret = "verifier-test-queue-secret-0123456789abcdef";
+    let spin = Spin::start_on(&redis, &[("SPIN_VARIABLE_QUEUE_SECRET", secret)]);
+    let agent = integration::client();
+    let call = |method: &str, path: &str, token: Option<&str>, body: Option<Value>| {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let body = body.map(|b| b.to_string().into_bytes());
+        send_with(&agent, method, &spin.url(path), &headers, body.as_deref())
+    };
+    let event = json!({"id": "onsale", "name": "Onsale", "rows": [{"label": "A", "seats": 10}],
+        "waitingRoom": {"admitPerMinute": 6000, "accessMinutes": 5}});
+    assert_eq!(
+        call("POST", "/api/events", Some(ADMIN_TOKEN), Some(event)).status,
+        201
+    );
+    let tickets: Vec<Value> = (0..3)
+        .map(|_| call("POST", "/api/events/onsale/queue", None, None).json())
+        .collect();
+    let first = format!(
+        "/api/events/onsale/queue/{}",
+        tickets[0]["ticketId"].as_str().unwrap()
+    );
+    let status = call("GET", &first, tickets[0]["ticketToken"].as_str(), None).json();
+    let access = status["accessToken"]
+        .as_str()
+        .expect("the first arrival is admitted at once");
+    let hold = call(
+        "POST",
+        "/api/events/onsale/holds",
+        Some(access),
+        Some(json!({"seats": ["A-1"]})),
+    );
+    assert_eq!(hold.status, 201);
+    let hold_id = hold.json()["holdId"].as_str().unwrap().to_owned();
+
+    let run = Run {
+        redis,
+        spin,
+        counters: BTreeMap::from([
+            ("loadtest.tickets_201.onsale".to_owned(), 3),
+            ("loadtest.holds_201.onsale".to_owned(), 1),
+        ]),
+        held_seat: "A-1".to_owned(),
+        sold_seat: String::new(),
+        acknowledged: Vec::new(),
+        writes: Vec::new(),
+    };
+    let verify = |run: &Run| {
+        let report = run.report(&run.counters);
+        let out = verifier(&[
+            "--report",
+            &report,
+            "--redis",
+            &run.redis.url(),
+            "--event",
+            "onsale",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (code, text) = verify(&run);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("3/3"), "{text}");
+
+    // The third arrival's turn moved before the second's.
+    let second: i64 = redis::Commands::hget(
+        &mut run.redis.client(),
+        format!(
+            "ticket:{{onsale}}:{}",
+            tickets[1]["ticketId"].as_str().unwrap()
+        ),
+        "turnAt",
+    )
+    .unwrap();
+    let third = format!(
+        "ticket:{{onsale}}:{}",
+        tickets[2]["ticketId"].as_str().unwrap()
+    );
+    run.redis_cmd(&["HSET", &third, "turnAt", &(second - 5).to_string()]);
+    // And the hold loses the ticket that let it in.
+    run.redis_cmd(&[
+        "HDEL",
+        &format!("hold:{{onsale}}:{hold_id}"),
+        "ticketId",
+        "accessAt",
+    ]);
+    let (code, text) = verify(&run);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("FAIL wr  waiting rooms admit in arrival order"),
+        "{text}"
+    );
+    assert!(
+        text.contains("position 3 was admitted 5 ms before position 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("hold:{hold_id} was made without access")),
+        "{text}"
+    );
+}

@@ -1,4 +1,4 @@
--- pieces: event lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold best_block
+-- pieces: event lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold best_block queue_access
 -- Holds the best `count` available seats: front rows first, packed so the
 -- house can sell out. With `adjacent`, the seats are one unbroken block in
 -- one row, placed by best_block (near the row's middle, flush with taken
@@ -22,11 +22,15 @@
 -- is final.
 -- ARGV[6] hold id   ARGV[7] token hash   ARGV[8] TTL (ms)   ARGV[9] expires at (ms)
 -- ARGV[10] count   ARGV[11] '1' for adjacent, '0' otherwise
--- Returns {'ok', body}, {'no_event'}, {'sold_out'}, or an idempotency reply.
+-- ARGV[12] admitted waiting-room ticket, or ''
+-- Returns {'ok', body}, {'no_event'}, {'queue_required'}, {'sold_out'}, or an
+-- idempotency reply.
 local replay = idempotent_replay()
 if replay then return replay end
 local rows = load_rows()
 if not rows then return {'no_event'} end
+local ticket = ARGV[12] or ''
+if queue_required(ticket) then return {'queue_required'} end
 local hold_id, token_hash, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local count, adjacent = tonumber(ARGV[10]), ARGV[11] == '1'
 local now = now_ms()
@@ -148,4 +152,5 @@ if adjacent and #chosen == 0 and fallback then chosen = fallback end
 if #chosen < count then return {'sold_out'} end
 
 create_hold(hold_id, token_hash, ttl, ARGV[9], chosen)
+record_access(hold_key(hold_id), ticket)
 return success(chosen)

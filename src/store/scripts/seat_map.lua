@@ -4,8 +4,10 @@
 -- state strings ('a'/'b' per seat) and the numbers of the seats whose hold
 -- is still live. The component lays the holds over the strings.
 -- Returns {'no_event'} or {'ok', name, createdAt, rowCount, heldCount,
--- label..., states..., heldSeat...} (Spin flattens the nested lists).
-local event = redis.call('HMGET', EVENT_KEY, 'name', 'rows', 'createdAt')
+-- label..., states..., heldSeat..., admitPerMinute, accessMinutes} (Spin
+-- flattens the nested lists; the last two are '' without a waiting room).
+local event = redis.call('HMGET', EVENT_KEY, 'name', 'rows', 'createdAt',
+  'queueAdmitPerMinute', 'queueAccessMinutes')
 if not event[1] then return {'no_event'} end
 local labels = {}
 for i, row in ipairs(cjson.decode(event[2])) do labels[i] = row[1] end
@@ -17,4 +19,5 @@ for _, label in ipairs(labels) do
     held[#held + 1] = label .. '-' .. n
   end
 end
-return {'ok', event[1], event[3], #labels, #held, labels, states, held}
+return {'ok', event[1], event[3], #labels, #held, labels, states, held, event[4] or '',
+  event[5] or ''}

@@ -74,6 +74,7 @@ fn clean() -> EventState {
             .map(|(seat, score)| (seat.to_string(), score))
             .into(),
         held_index_read_at_ms: NOW,
+        waiting_room: Default::default(),
     }
 }
 
@@ -81,6 +82,7 @@ const CLEAN_REPORT: Reported = Reported {
     bookings: 3,
     seats: 4,
     holds: 4,
+    tickets: 0,
 };
 
 fn violations(state: &EventState, reported: Reported) -> Vec<(Invariant, String)> {
@@ -113,6 +115,7 @@ fn a_clean_run_passes_and_is_counted() {
         sold_seats: 3,
         holds: 4,
         live_holds: 1,
+        tickets: 0,
     };
     assert_eq!(result.stored, stored);
     assert_eq!(result.event, "gala");

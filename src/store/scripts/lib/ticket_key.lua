@@ -1,0 +1,2 @@
+-- A waiting-room ticket's record (join_queue.lua writes it).
+local function ticket_key(id) return 'ticket:' .. TAG .. ':' .. id end
