@@ -1,11 +1,13 @@
 //! Events: `POST /api/events` (admin) creates one with its seat map;
 //! `GET /api/events/{eventId}` shows its counts; `GET …/seats` shows every
-//! seat's state. Both reads take one Redis round trip.
+//! seat's state. Both reads take one Redis round trip, carry an ETag and
+//! answer `If-None-Match` with 304 (`conditional.rs`), so caches can serve them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
 
+use super::conditional::{uncacheable, Representation};
 use super::{
     answer_response, event_id, event_not_found, idempotency, invalid_event_id, respond, with_store,
 };
@@ -14,7 +16,7 @@ use crate::body::{self, invalid_body};
 use crate::ids::EventId;
 use crate::response::{self, Problem};
 use crate::seat_map::{self, Row, LEGEND};
-use crate::store::seat_map::EventMap;
+use crate::store::seat_map::{EventMap, MapRead};
 use crate::store::AnswerArgs;
 use crate::time::{now_millis, rfc3339};
 
@@ -93,35 +95,24 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
 }
 
 /// `GET /api/events/{eventId}`: name, seat count and live counts.
-pub fn get(raw_event: &str) -> Response {
-    respond(read_map(raw_event).map(|(event, map)| {
-        response::json(
-            200,
-            &json!({
-                "eventId": event.as_str(),
-                "name": map.name,
-                "createdAt": rfc3339(map.created_at_ms),
-                "seatCount": map.available + map.held + map.booked,
-                "available": map.available,
-                "held": map.held,
-                "booked": map.booked,
-            }),
-        )
-    }))
-}
-
-/// Reads an event's map, or the problem that prevents it.
-fn read_map(raw_event: &str) -> Result<(EventId, EventMap), Problem> {
-    let event = event_id(raw_event)?;
-    let map =
-        with_store(|store| store.event_map(&event))?.ok_or_else(|| event_not_found(&event))?;
-    Ok((event, map))
+pub fn get(req: &Request, raw_event: &str) -> Response {
+    cacheable_read(req, raw_event, Representation::Event, |event, map| {
+        json!({
+            "eventId": event.as_str(),
+            "name": map.name,
+            "createdAt": rfc3339(map.created_at_ms),
+            "seatCount": map.available + map.held + map.booked,
+            "available": map.available,
+            "held": map.held,
+            "booked": map.booked,
+        })
+    })
 }
 
 /// `GET /api/events/{eventId}/seats`: every seat's state, one character
 /// per seat per row, compact enough for a 50,000-seat stadium.
-pub fn seats(raw_event: &str) -> Response {
-    respond(read_map(raw_event).map(|(event, map)| {
+pub fn seats(req: &Request, raw_event: &str) -> Response {
+    cacheable_read(req, raw_event, Representation::SeatMap, |event, map| {
         let rows: Vec<_> = map
             .rows
             .iter()
@@ -131,16 +122,38 @@ pub fn seats(raw_event: &str) -> Response {
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect();
-        response::json(
-            200,
-            &json!({
-                "eventId": event.as_str(),
-                "legend": legend,
-                "available": map.available,
-                "held": map.held,
-                "booked": map.booked,
-                "rows": rows,
-            }),
-        )
-    }))
+        json!({
+            "eventId": event.as_str(),
+            "legend": legend,
+            "available": map.available,
+            "held": map.held,
+            "booked": map.booked,
+            "rows": rows,
+        })
+    })
+}
+
+/// One of the two reads: 304 when the client's `If-None-Match` names the
+/// current map (the body is never built), else 200 with `body(map)`; both
+/// with the ETag and `Cache-Control`, errors with `no-store`.
+fn cacheable_read(
+    req: &Request,
+    raw_event: &str,
+    representation: Representation,
+    body: impl FnOnce(&EventId, &EventMap) -> serde_json::Value,
+) -> Response {
+    let read = event_id(raw_event).and_then(|event| {
+        let known = representation.known_validators(req);
+        let found = with_store(|store| store.event_map(&event, &known))?;
+        found
+            .map(|read| (event.clone(), read))
+            .ok_or_else(|| event_not_found(&event))
+    });
+    match read {
+        Ok((_, MapRead::NotModified(validator))) => representation.not_modified(&validator),
+        Ok((event, MapRead::Current(map))) => {
+            representation.fresh(response::json(200, &body(&event, &map)), &map.validator)
+        }
+        Err(problem) => uncacheable(problem),
+    }
 }

@@ -13,6 +13,13 @@
 //! | `booking:{E}:<bookingId>` | hash | `tokenHash`, `seats`, `createdAt`, `status` (booked, cancelled), `holdId` |
 //! | `bookings:{E}` | set | the ids of the event's live (not cancelled) bookings |
 //! | `idem:{E}:<keyHash>` | hash | a POST's first success answer, for 24 h (`idempotency.rs`) |
+//! | `version:{E}` | string (counter) | bumped by every script that changes what the event's reads show; part of their ETag (`scripts/seat_map.lua`) |
+//! | `events` | sorted set | every event created since the index exists, scored by `createdAt` (ms): `GET /api/events` pages through it newest first |
+//!
+//! `events` is the one key outside any event's slot: `create_event.lua`
+//! adds to it and `list_events.lua` reads it together with the listed
+//! events' keys. That is fine on one primary (the deployment's topology);
+//! on Redis Cluster the list would have to read each event on its own.
 //!
 //! Ids embedded here are validated first (`ids.rs`), so no client text can
 //! add glob or hash-tag characters to a key.
@@ -21,6 +28,9 @@ use crate::ids::{EventId, SeatId};
 
 /// The event `POST /api/book/{seatId}` books into.
 pub const DEFAULT_EVENT: &str = "default";
+
+/// The index of events, newest first (see the table above).
+pub const EVENT_INDEX: &str = "events";
 
 /// The prefix of a lock value that marks a sold seat.
 pub const BOOKED_PREFIX: &str = "booked:";
@@ -50,6 +60,11 @@ pub fn bookings(event: &EventId) -> String {
     format!("bookings:{{{event}}}")
 }
 
+/// The counter of changes to what the event's reads show.
+pub fn version(event: &EventId) -> String {
+    format!("version:{{{event}}}")
+}
+
 /// A stored idempotent answer.
 pub fn idempotency(event: &EventId, key_hash: &str) -> String {
     format!("idem:{{{event}}}:{key_hash}")
@@ -76,6 +91,7 @@ mod tests {
             booking(&e, "b1"),
             bookings(&e),
             idempotency(&e, "k1"),
+            version(&e),
         ];
         for key in &keys {
             assert_eq!(hash_tag(key), "gala", "{key}");
@@ -86,5 +102,6 @@ mod tests {
         assert_eq!(keys[3], "booking:{gala}:b1");
         assert_eq!(keys[4], "bookings:{gala}");
         assert_eq!(keys[5], "idem:{gala}:k1");
+        assert_eq!(keys[6], "version:{gala}");
     }
 }

@@ -49,6 +49,9 @@ pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua":
     "free_locks");
 /// Reads the whole seat map.
 pub const SEAT_MAP: &str = event_script!("seat_map.lua": "event" "map_key" "held_key" "now");
+/// Lists events newest first with their counts (no pieces: it reads the
+/// index and several events, not one event's keys).
+pub const LIST_EVENTS: &str = include_str!("scripts/list_events.lua");
 /// Reads a one-seat booking's stored answer, marking it replayed (no
 /// pieces: it touches one key).
 pub const REPLAY_ANSWER: &str = include_str!("scripts/replay_answer.lua");

@@ -12,4 +12,8 @@ redis.call('HSET', EVENT_KEY, 'name', ARGV[6], 'rows', ARGV[7], 'seatCount', ARG
 for _, row in ipairs(cjson.decode(ARGV[7])) do
   redis.call('HSET', MAP_KEY, row[1], string.rep('a', row[2]))
 end
+redis.call('INCR', VERSION_KEY)
+-- The list of events (GET /api/events) reads this index: `events`, event
+-- ids scored by creation time (keys.rs).
+redis.call('ZADD', 'events', ARGV[9], string.sub(TAG, 2, -2))
 return success(nil)
