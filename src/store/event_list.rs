@@ -86,7 +86,7 @@ impl EventPage {
             })
         };
         let rest: Vec<String> = items.collect();
-        if rest.len() % 6 != 0 {
+        if !rest.len().is_multiple_of(6) {
             return None;
         }
         let events = rest
