@@ -13,6 +13,7 @@
 //! | `booking:{E}:<bookingId>` | hash | `tokenHash`, `seats`, `createdAt`, `status` (booked, cancelled), `holdId` |
 //! | `bookings:{E}` | set | the ids of the event's live (not cancelled) bookings |
 //! | `idem:{E}:<keyHash>` | hash | a POST's first success answer, for 24 h (`idempotency.rs`) |
+//! | `holds:{E}` | sorted set | the ids of the event's holds, scored by expiry (ms); released and confirmed holds leave it, expired ones are trimmed when a hold is made. Its live count is part of the reads' ETag |
 //! | `version:{E}` | string (counter) | bumped by every script that changes what the event's reads show; part of their ETag (`scripts/seat_map.lua`) |
 //! | `events` | sorted set | every event created since the index exists, scored by `createdAt` (ms): `GET /api/events` pages through it newest first |
 //!

@@ -11,7 +11,7 @@ use crate::ids::EventId;
 /// An event as the seat-map script reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventMap {
-    /// What identifies this picture of the event (`createdAt.version.live`,
+    /// What identifies this picture of the event (`createdAt.version.liveHolds`,
     /// see `scripts/seat_map.lua`): equal validators, equal maps.
     pub validator: String,
     /// The event's name.

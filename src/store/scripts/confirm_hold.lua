@@ -22,5 +22,6 @@ end
 create_booking(ARGV[8], ARGV[9], seats, hold_id, now_ms())
 mark_seats(seats, 'b')
 unindex_holds(seats)
+redis.call('ZREM', HOLDS_KEY, hold_id)
 redis.call('HSET', hold_key(hold_id), 'status', 'confirmed', 'bookingId', ARGV[8])
 return success(seats)

@@ -11,5 +11,6 @@ if not hold[1] then return {'not_found'} end
 if hold[1] ~= ARGV[7] then return {'forbidden'} end
 if hold[3] == 'confirmed' then return {'confirmed'} end
 unindex_holds(free_locks_holding(split(hold[2]), 'hold:' .. hold_id))
+redis.call('ZREM', HOLDS_KEY, hold_id)
 redis.call('HSET', hold_key(hold_id), 'status', 'released')
 return {'ok'}
