@@ -467,10 +467,7 @@ fn a_caching_proxy_absorbs_polls_and_still_shows_a_booking_after_max_age() {
         elapsed < Duration::from_secs(5),
         "the burst took {elapsed:?}"
     );
-    assert!(
-        calls.get("zrangebyscore").is_none(),
-        "nothing changed: no full map was built"
-    );
+    assert_eq!(full_maps, 0, "nothing changed: no full map was built");
 
     // Once the copy is stale, nginx revalidates it with its ETag: the
     // component answers 304 (a ZCOUNT per row, no hold lists) and nginx
