@@ -126,9 +126,10 @@ impl Store {
             ],
         )?;
         let items: Vec<String> = reply.into_iter().map(super::text).collect();
-        let debug = format!("{items:?}");
-        EventPage::parse(items)
-            .ok_or_else(|| StoreError::Unavailable(format!("unexpected list reply: {debug}")))
+        let count = items.len();
+        EventPage::parse(items).ok_or_else(|| {
+            StoreError::Unavailable(format!("unexpected list reply ({count} items)"))
+        })
     }
 }
 
