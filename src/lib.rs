@@ -12,15 +12,28 @@ pub mod ids;
 pub mod response;
 pub mod router;
 pub mod seat_map;
+pub mod send_response;
 pub mod store;
 pub mod time;
 pub mod token;
 
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::conversions::TryFromIncomingRequest;
+use spin_sdk::http::{IncomingRequest, Request, ResponseOutparam};
 use spin_sdk::http_component;
 
-/// Spin calls this once per HTTP request.
+/// Spin calls this once per HTTP request: the whole request is read, the
+/// router answers it, and `send_response` hands the answer back to Spin.
 #[http_component]
-fn handle(req: Request) -> Response {
-    router::route(&req)
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let response = match Request::try_from_incoming_request(req).await {
+        Ok(req) => router::route(&req),
+        Err(e) => response::Problem::new(
+            400,
+            "unreadable_body",
+            "Unreadable request body",
+            format!("the request body could not be read: {e}"),
+        )
+        .into_response(),
+    };
+    send_response::send(response, out);
 }

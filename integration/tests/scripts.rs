@@ -112,7 +112,7 @@ fn create_event_lays_out_an_unsold_map_and_refuses_a_second_time() {
 }
 
 #[test]
-fn best_available_takes_the_middle_of_the_front_row_and_skips_locked_seats() {
+fn best_available_packs_the_front_row_and_skips_locked_seats() {
     let redis = RedisServer::start();
     let mut r = redis.client();
     create_gala(&mut r);
@@ -122,25 +122,30 @@ fn best_available_takes_the_middle_of_the_front_row_and_skips_locked_seats() {
     let best = |r: &mut redis::Connection, id: &str, count: &str| {
         run(r, "hold_best.lua", &[id, "hash", "60000", "0", count, "1"])
     };
+    // The middle pair is locked; A-4..A-5 or A-5..A-6 would
+    // leave a seat alone, A-1..A-2 fills its run exactly.
     assert_eq!(
         best(&mut r, "h1", "2"),
-        ["ok", "{\"seats\":[\"A-4\",\"A-5\"]}"]
+        ["ok", "{\"seats\":[\"A-1\",\"A-2\"]}"]
     );
-    // Left of A-3 only A-1..A-2 remain: no block of 3 in row A.
     assert_eq!(
         best(&mut r, "h2", "3"),
-        ["ok", "{\"seats\":[\"B-2\",\"B-3\",\"B-4\"]}"]
+        ["ok", "{\"seats\":[\"A-4\",\"A-5\",\"A-6\"]}"]
+    );
+    assert_eq!(
+        best(&mut r, "h3", "4"),
+        ["ok", "{\"seats\":[\"B-1\",\"B-2\",\"B-3\",\"B-4\"]}"]
     );
     assert_eq!(
         r.get::<_, String>("lock:seat:{gala}:B-3").unwrap(),
-        "hold:h2"
+        "hold:h3"
     );
     let held: Vec<(String, f64)> = r.zrange_withscores("held:{gala}:B", 0, -1).unwrap();
     assert_eq!(
         held.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-        ["2", "3", "4"]
+        ["1", "2", "3", "4"]
     );
-    assert_eq!(best(&mut r, "h3", "4"), ["sold_out"]);
+    assert_eq!(best(&mut r, "h4", "3"), ["sold_out"]);
 }
 
 #[test]

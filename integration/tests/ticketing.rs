@@ -342,7 +342,7 @@ fn holds_are_all_or_nothing_and_name_the_taken_seats() {
 }
 
 #[test]
-fn best_available_picks_front_rows_and_the_middle_first() {
+fn best_available_picks_front_rows_first_and_packs_them() {
     let api = Api::start();
     api.create_event("hall", &[("A", 10), ("B", 10)]);
     let first = api.hold(
@@ -351,19 +351,29 @@ fn best_available_picks_front_rows_and_the_middle_first() {
     );
     assert_eq!(
         strings(&first.json()["seats"]),
-        ["A-4", "A-5", "A-6", "A-7"]
+        ["A-3", "A-4", "A-5", "A-6"],
+        "near the middle, leaving 2 and 4 seats rather than 3 and 3"
     );
     let second = api.hold("hall", json!({ "bestAvailable": { "count": 4 } }));
     assert_eq!(
         strings(&second.json()["seats"]),
-        ["B-4", "B-5", "B-6", "B-7"],
-        "row A has no block of 4 left"
+        ["A-7", "A-8", "A-9", "A-10"],
+        "row A's run of 4 fits exactly"
     );
     let singles = api.hold(
         "hall",
         json!({ "bestAvailable": { "count": 3, "adjacent": false } }),
     );
-    assert_eq!(strings(&singles.json()["seats"]), ["A-3", "A-8", "A-2"]);
+    assert_eq!(
+        strings(&singles.json()["seats"]),
+        ["A-2", "A-1", "B-5"],
+        "A-1 is not left alone"
+    );
+    let five = api.hold("hall", json!({ "bestAvailable": { "count": 5 } }));
+    assert_eq!(
+        strings(&five.json()["seats"]),
+        ["B-6", "B-7", "B-8", "B-9", "B-10"]
+    );
     api.hold("hall", json!({ "bestAvailable": { "count": 5 } }))
         .assert_problem(409, "seats_unavailable");
 }

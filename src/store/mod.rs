@@ -158,8 +158,8 @@ pub enum ScriptReply {
 
 impl ScriptReply {
     /// Reads the reply layout shared by the scripts (see `scripts/lib/answer.lua`).
-    pub fn parse(reply: Vec<RedisResult>) -> Option<ScriptReply> {
-        let mut items = reply.into_iter().map(text);
+    pub fn parse(reply: &[RedisResult]) -> Option<ScriptReply> {
+        let mut items = reply.iter().map(|r| text(r.clone()));
         let word = items.next()?;
         Some(match word.as_str() {
             "ok" => ScriptReply::Done(items.next()?),
@@ -203,9 +203,7 @@ impl Store {
         ];
         params.extend(args);
         let reply = self.execute("EVAL", &params)?;
-        let debug = format!("{reply:?}");
-        let reply = ScriptReply::parse(reply)
-            .ok_or_else(|| StoreError::Unavailable(format!("unexpected script reply: {debug}")))?;
+        let reply = ScriptReply::parse(&reply).ok_or_else(|| unexpected("EVAL", &reply))?;
         if matches!(reply, ScriptReply::Done(_) | ScriptReply::Replay { .. }) {
             self.ensure_replicated()?;
         }

@@ -5,16 +5,70 @@
 //! definitions its operation needs. A test checks that every script here is
 //! built from exactly the pieces its first line names and that every
 //! definition it carries is used.
+//!
+//! The files are commented for readers; Redis need not read the comments.
+//! Every `EVAL` sends the whole script and Redis hashes all of it to find
+//! its compiled copy, so comment-only lines, blank lines and indentation are
+//! dropped at compile time ([`strip`]): `book_seat` goes from 6.4 KB to 3.4 KB.
 
 /// `event_script!("file.lua": "piece" ...)`: the pieces from `scripts/lib/`,
-/// then the script, as one string at compile time.
+/// then the script, as one string at compile time, stripped of comments.
 macro_rules! event_script {
     ($file:literal: $($piece:literal)*) => {
-        concat!(
+        lean!(concat!(
             $(include_str!(concat!("scripts/lib/", $piece, ".lua")),)*
             include_str!(concat!("scripts/", $file))
-        )
+        ))
     };
+}
+
+/// `lean!(source)`: `source` as [`strip`] leaves it, a `&'static str` built
+/// at compile time.
+macro_rules! lean {
+    ($source:expr) => {{
+        const SOURCE: &str = $source;
+        const LEAN: [u8; strip(SOURCE.as_bytes(), &mut [])] = {
+            let mut out = [0u8; strip(SOURCE.as_bytes(), &mut [])];
+            strip(SOURCE.as_bytes(), &mut out);
+            out
+        };
+        match std::str::from_utf8(&LEAN) {
+            Ok(text) => text,
+            Err(_) => panic!("a Lua script is not UTF-8"),
+        }
+    }};
+}
+
+/// Copies the Lua `source` into `out` without its comment-only lines, blank
+/// lines and indentation, and returns the length of the result (with an
+/// `out` too short, or empty, it only counts). Comments that follow code on
+/// a line are kept: cutting them would need a Lua lexer (`--` may sit in a
+/// string). The scripts use no long strings (`[[ ... ]]`), in which a line
+/// starting with `--` would be text; a test checks that.
+pub const fn strip(source: &[u8], out: &mut [u8]) -> usize {
+    let (mut line, mut len) = (0, 0);
+    while line < source.len() {
+        let mut end = line;
+        while end < source.len() && source[end] != b'\n' {
+            end += 1;
+        }
+        let mut start = line;
+        while start < end && (source[start] == b' ' || source[start] == b'\t') {
+            start += 1;
+        }
+        let comment = end - start >= 2 && source[start] == b'-' && source[start + 1] == b'-';
+        if start < end && !comment {
+            while start <= end {
+                if len < out.len() {
+                    out[len] = if start == end { b'\n' } else { source[start] };
+                }
+                len += 1;
+                start += 1;
+            }
+        }
+        line = end + 1;
+    }
+    len
 }
 
 /// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
@@ -30,7 +84,7 @@ pub const HOLD_SEATS: &str = event_script!("hold_seats.lua":
 /// Holds the best available seats.
 pub const HOLD_BEST: &str = event_script!("hold_best.lua":
     "event" "lock_key" "hold_key" "map_key" "held_key" "now" "load_rows" "seat_parts" "answer"
-    "create_hold");
+    "create_hold" "best_block");
 /// Turns a hold into a booking.
 pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua":
     "event" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "now" "seat_parts"
@@ -51,10 +105,10 @@ pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua":
 pub const SEAT_MAP: &str = event_script!("seat_map.lua": "event" "map_key" "held_key" "now");
 /// Lists events newest first with their counts (no pieces: it reads the
 /// index and several events, not one event's keys).
-pub const LIST_EVENTS: &str = include_str!("scripts/list_events.lua");
+pub const LIST_EVENTS: &str = lean!(include_str!("scripts/list_events.lua"));
 /// Reads a one-seat booking's stored answer, marking it replayed (no
 /// pieces: it touches one key).
-pub const REPLAY_ANSWER: &str = include_str!("scripts/replay_answer.lua");
+pub const REPLAY_ANSWER: &str = lean!(include_str!("scripts/replay_answer.lua"));
 
 #[cfg(test)]
 mod tests {
@@ -92,13 +146,72 @@ mod tests {
         (pieces.concat() + script.as_str(), pieces)
     }
 
+    /// `source` as the scripts are sent: through [`strip`].
+    fn lean(source: &str) -> String {
+        let mut out = vec![0; strip(source.as_bytes(), &mut [])];
+        strip(source.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn each_script_is_built_from_the_pieces_its_first_line_names() {
         for (file, text) in EVENT_SCRIPTS {
             assert_eq!(
-                assembled(file).0,
+                lean(&assembled(file).0),
                 *text,
                 "{file}: the macro and its first line differ"
+            );
+        }
+    }
+
+    #[test]
+    fn stripping_drops_comment_lines_blank_lines_and_indentation_only() {
+        let source =
+            "-- pieces: a\nlocal x = 1 -- kept\n\n  --[ no\n\tif x then\n    return '--'\n  end";
+        assert_eq!(
+            lean(source),
+            "local x = 1 -- kept\nif x then\nreturn '--'\nend\n"
+        );
+        assert_eq!(lean(""), "");
+        assert_eq!(lean("-- only a comment\n"), "");
+    }
+
+    /// A long string or long comment (`[[`, `[=[`) could hold lines that
+    /// start with `--` as text, which [`strip`] would cut.
+    #[test]
+    fn no_script_uses_long_strings() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/scripts");
+        let files = std::fs::read_dir(&dir)
+            .unwrap()
+            .chain(std::fs::read_dir(dir.join("lib")).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "lua"));
+        for path in files {
+            for line in read(&path).lines() {
+                let code = line.trim_start();
+                if code.starts_with("--") && !code.starts_with("--[") {
+                    continue;
+                }
+                assert!(
+                    !code.contains("[[") && !code.contains("[=") && !code.contains("]]"),
+                    "{}: long string or comment in {line:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_scripts_sent_carry_no_comment_lines() {
+        for (file, text) in EVENT_SCRIPTS
+            .iter()
+            .chain([&("replay_answer.lua", REPLAY_ANSWER)])
+        {
+            assert!(
+                !text
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("--") || l.trim().is_empty()),
+                "{file} still carries comment or blank lines"
             );
         }
     }
