@@ -61,7 +61,7 @@ http {{
       proxy_cache seats;
       proxy_cache_lock on;
       proxy_cache_lock_timeout 2s;
-      proxy_cache_use_stale updating error timeout http_500 http_502 http_503 http_504;
+      proxy_cache_use_stale updating;
       proxy_cache_background_update on;
       proxy_cache_revalidate on;
       add_header X-Cache-Status $upstream_cache_status always;
