@@ -48,6 +48,16 @@ ensure_ha_packages() {
   fi
 }
 
+# Debian's nginx, the caching reverse proxy the CDN test puts in front of
+# the component (integration/tests/edge_cache.rs), installed once. The test
+# runs it as the current user on a loopback port; the package's own service
+# is never used.
+ensure_nginx() {
+  if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    apt_install nginx
+  fi
+}
+
 # The npm packages of package.json (Artillery, playwright-core), without
 # any browser download.
 ensure_node_modules() {

@@ -6,7 +6,7 @@
 # Artillery load test's CI profile with its invariant verifier, all on the
 # real Spin CLI (SPIN_BIN, else spin 3.x/4.x on the PATH, else
 # ../shared/tools/spin/spin; its version is the first line printed).
-# Installs what it needs (redis-server, redis-sentinel, haproxy, the
+# Installs what it needs (redis-server, redis-sentinel, haproxy, nginx, the
 # wasm32-wasip1 target, chromium, npm packages, Artillery, schemathesis) on a
 # fresh machine. Ends with one line "tests: N passed, N failed, N skipped"
 # over the cargo and browser tests.
@@ -24,6 +24,7 @@ echo "Spin: $("$SPIN_BIN" --version) ($SPIN_BIN)"
 
 ensure_redis_server
 ensure_ha_packages  # before the failover tests start topologies in parallel
+ensure_nginx  # the caching proxy of the edge cache test
 ensure_wasm_target
 
 say "cargo fmt --check"

@@ -10,7 +10,9 @@
 
 use spin_sdk::http::{Request, Response};
 
-use crate::handlers::{book, bookings, events, health, holds, openapi, page, queue, version};
+use crate::handlers::{
+    book, bookings, event_list, events, health, holds, openapi, page, queue, version,
+};
 use crate::response::Problem;
 
 /// Every route the API serves, as OpenAPI writes them.
@@ -19,6 +21,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/version"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/book/{seatId}"),
+    ("GET", "/api/events"),
     ("POST", "/api/events"),
     ("GET", "/api/events/{eventId}"),
     ("GET", "/api/events/{eventId}/seats"),
@@ -73,9 +76,10 @@ fn dispatch(req: &Request, method: &str, pattern: &str, p: &[&str], path: &str) 
         ("GET", "/api/version") => version::get(),
         ("GET", "/api/openapi.json") => openapi::get(),
         ("POST", "/api/book/{seatId}") => book::post(req, p[0], path),
+        ("GET", "/api/events") => event_list::list(req),
         ("POST", "/api/events") => events::create(req, path),
-        ("GET", "/api/events/{eventId}") => events::get(p[0]),
-        ("GET", "/api/events/{eventId}/seats") => events::seats(p[0]),
+        ("GET", "/api/events/{eventId}") => events::get(req, p[0]),
+        ("GET", "/api/events/{eventId}/seats") => events::seats(req, p[0]),
         ("POST", "/api/events/{eventId}/holds") => holds::create(req, p[0], path),
         ("POST", "/api/events/{eventId}/holds/{holdId}/confirm") => {
             holds::confirm(req, p[0], p[1], path)

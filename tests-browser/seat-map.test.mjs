@@ -87,6 +87,57 @@ test('the landing page opens the seat map of the event typed in', async () => {
   await page.context().close();
 });
 
+test('the landing page lists the events newest first, each a link to its seat map', async () => {
+  await host.createEvent('encore', 'Encore', [{ label: 'A', seats: 5 }]);
+  assert.equal((await host.api('POST', '/api/events/encore/holds', { seats: ['A-1'] })).status, 201);
+  const page = await buyer();
+  await page.goto(host.url + '/');
+  const items = page.locator('#events li');
+  await items.first().waitFor();
+  const names = await page.locator('#events li a').allTextContents();
+  assert.deepEqual(names.slice(0, 2), ['Encore', 'Gala night']);
+  assert.equal(await items.first().locator('.event-counts').textContent(), '4 of 5 seats available · 1 held · 0 booked');
+  await page.click('#events a:text-is("Gala night")');
+  await page.waitForURL(`${host.url}/events/${EVENT}`);
+  await page.locator('#title', { hasText: 'Gala night' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('polls ask with If-None-Match: an unchanged map is a 304 that keeps the map, a change still shows', async () => {
+  const page = await buyer();
+  const polls = [];
+  page.on('response', (res) => {
+    if (res.url().endsWith(`/api/events/${EVENT}/seats`)) {
+      polls.push({ status: res.status(), ifNoneMatch: res.request().headers()['if-none-match'] || '' });
+    }
+  });
+  await open(page);
+  const available = await countOf(page, 'available');
+  await page.waitForTimeout(7000); // two more polls, nothing changed
+  assert.equal(polls[0].status, 200);
+  const unchanged = polls.slice(1);
+  assert.ok(unchanged.length >= 2, JSON.stringify(polls));
+  for (const poll of unchanged) {
+    assert.equal(poll.status, 304, JSON.stringify(polls));
+    assert.match(poll.ifNoneMatch, /^"s1\./);
+  }
+  assert.equal(await countOf(page, 'available'), available);
+  assert.equal(await page.locator('button.seat').count(), 8 * 16);
+  // Someone else holds a seat: the next poll's ETag is stale, the map changes.
+  const held = await host.api('POST', `/api/events/${EVENT}/holds`, { seats: ['H-16'] });
+  assert.equal(held.status, 201);
+  await waitKind(page, 'H-16', 'held');
+  assert.equal(polls.at(-1).status, 200);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+  // Leave the map as the next tests expect it.
+  const release = await host.api('DELETE', `/api/events/${EVENT}/holds/${held.body.holdId}`, undefined, {
+    authorization: `Bearer ${held.body.holdToken}`,
+  });
+  assert.equal(release.status, 204);
+});
+
 test('hold two seats, see the countdown, confirm, see them booked; another buyer sees them booked', async () => {
   // Others' activity, so the map shows every state: a hold and a booking made through the API.
   assert.equal((await host.api('POST', `/api/events/${EVENT}/holds`, { seats: ['C-7', 'C-8', 'C-9'] })).status, 201);

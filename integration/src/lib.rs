@@ -7,6 +7,7 @@
 //! built beforehand.
 
 pub mod ha;
+pub mod nginx;
 mod spin;
 
 pub use spin::{spin_bin, Spin};

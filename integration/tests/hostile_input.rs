@@ -51,6 +51,10 @@ fn assert_only_well_formed_keys(redis: &RedisServer) {
     let mut r = redis.client();
     let keys: Vec<String> = r.keys("*").unwrap();
     for key in keys {
+        // The index of events is the one key outside any event (keys.rs).
+        if key == "events" {
+            continue;
+        }
         let ok = key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_:{}".contains(&b))

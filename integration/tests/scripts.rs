@@ -247,9 +247,10 @@ fn the_seat_map_lists_only_live_holds() {
     );
     std::thread::sleep(std::time::Duration::from_millis(20));
     let map = run(&mut r, "seat_map.lua", &[]);
+    // The validator: createdAt, the version (create and two holds), live holds.
     assert_eq!(
         map,
-        ["ok", "Gala", "1", "2", "1", "A", "B", "aaaaaa", "aaaaaa", "A-1", "", ""]
+        ["ok", "1.3.1", "Gala", "1", "2", "1", "A", "B", "aaaaaa", "aaaaaa", "A-1", "", ""]
     );
 }
 

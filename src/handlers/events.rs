@@ -1,12 +1,14 @@
 //! Events: `POST /api/events` (admin) creates one with its seat map;
 //! `GET /api/events/{eventId}` shows its counts (and its waiting room, if
 //! it has one); `GET …/seats` shows every seat's state. Both reads take one
-//! Redis round trip.
+//! Redis round trip, carry an ETag and answer `If-None-Match` with 304
+//! (`conditional.rs`), so caches can serve them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
 
+use super::conditional::{uncacheable, Representation};
 use super::{
     answer_response, event_id, event_not_found, idempotency, invalid_event_id, respond, with_store,
 };
@@ -18,7 +20,7 @@ use crate::response::{self, Problem};
 use crate::seat_map::{self, Row, LEGEND};
 use crate::store::keys::DEFAULT_EVENT;
 use crate::store::queue::WaitingRoom;
-use crate::store::seat_map::EventMap;
+use crate::store::seat_map::{EventMap, MapRead};
 use crate::store::AnswerArgs;
 use crate::time::{now_millis, rfc3339};
 
@@ -160,8 +162,8 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
 
 /// `GET /api/events/{eventId}`: name, seat count, live counts, and the
 /// waiting room when the event has one (so the page knows to queue).
-pub fn get(raw_event: &str) -> Response {
-    respond(read_map(raw_event).map(|(event, map)| {
+pub fn get(req: &Request, raw_event: &str) -> Response {
+    cacheable_read(req, raw_event, Representation::Event, |event, map| {
         let mut body = json!({
             "eventId": event.as_str(),
             "name": map.name,
@@ -174,22 +176,14 @@ pub fn get(raw_event: &str) -> Response {
         if let Some(room) = &map.waiting_room {
             body["waitingRoom"] = waiting_room_view(room);
         }
-        response::json(200, &body)
-    }))
-}
-
-/// Reads an event's map, or the problem that prevents it.
-fn read_map(raw_event: &str) -> Result<(EventId, EventMap), Problem> {
-    let event = event_id(raw_event)?;
-    let map =
-        with_store(|store| store.event_map(&event))?.ok_or_else(|| event_not_found(&event))?;
-    Ok((event, map))
+        body
+    })
 }
 
 /// `GET /api/events/{eventId}/seats`: every seat's state, one character
 /// per seat per row, compact enough for a 50,000-seat stadium.
-pub fn seats(raw_event: &str) -> Response {
-    respond(read_map(raw_event).map(|(event, map)| {
+pub fn seats(req: &Request, raw_event: &str) -> Response {
+    cacheable_read(req, raw_event, Representation::SeatMap, |event, map| {
         let rows: Vec<_> = map
             .rows
             .iter()
@@ -199,16 +193,38 @@ pub fn seats(raw_event: &str) -> Response {
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect();
-        response::json(
-            200,
-            &json!({
-                "eventId": event.as_str(),
-                "legend": legend,
-                "available": map.available,
-                "held": map.held,
-                "booked": map.booked,
-                "rows": rows,
-            }),
-        )
-    }))
+        json!({
+            "eventId": event.as_str(),
+            "legend": legend,
+            "available": map.available,
+            "held": map.held,
+            "booked": map.booked,
+            "rows": rows,
+        })
+    })
+}
+
+/// One of the two reads: 304 when the client's `If-None-Match` names the
+/// current map (the body is never built), else 200 with `body(map)`; both
+/// with the ETag and `Cache-Control`, errors with `no-store`.
+fn cacheable_read(
+    req: &Request,
+    raw_event: &str,
+    representation: Representation,
+    body: impl FnOnce(&EventId, &EventMap) -> serde_json::Value,
+) -> Response {
+    let read = event_id(raw_event).and_then(|event| {
+        let known = representation.known_validators(req);
+        let found = with_store(|store| store.event_map(&event, &known))?;
+        found
+            .map(|read| (event.clone(), read))
+            .ok_or_else(|| event_not_found(&event))
+    });
+    match read {
+        Ok((_, MapRead::NotModified(validator))) => representation.not_modified(&validator),
+        Ok((event, MapRead::Current(map))) => {
+            representation.fresh(response::json(200, &body(&event, &map)), &map.validator)
+        }
+        Err(problem) => uncacheable(problem),
+    }
 }

@@ -5,6 +5,8 @@
 
 pub mod book;
 pub mod bookings;
+pub mod conditional;
+pub mod event_list;
 pub mod events;
 pub mod health;
 pub mod holds;

@@ -1,6 +1,8 @@
 // The seat map page. It is a plain client of the JSON API:
+//   GET  /api/events                           the landing page's list of events
 //   GET  /api/events/{id}                      the event's name
-//   GET  /api/events/{id}/seats                every seat's state (polled)
+//   GET  /api/events/{id}/seats                every seat's state (polled with
+//                                              If-None-Match: a 304 keeps the map)
 //   POST /api/events/{id}/holds                hold selected or best-available seats
 //   POST /api/events/{id}/holds/{hold}/confirm book the held seats
 //   DELETE /api/events/{id}/holds/{hold}       let them go
@@ -17,8 +19,10 @@ const DEFAULT_TTL_SECONDS = 600;
 const MAX_TTL_SECONDS = 3600;
 const MAX_SEATS = 100; // the API's limit per hold
 const BEST_COUNT = 4;
+const LIST_PAGE = 20; // events per page on the landing page
 const ACTION_ATTEMPTS = 4; // an action is tried this many times while the service is unavailable
 const UNAVAILABLE = 'The booking service is unavailable right now; retrying…';
+const UNAVAILABLE_LIST = 'The list of events is unavailable right now; reload in a moment.';
 const UNAVAILABLE_GAVE_UP = 'The booking service is still unavailable. Nothing was changed; try again in a moment.';
 
 // What each seat shows, from the server's character and what this page knows.
@@ -45,6 +49,7 @@ const state = {
   busy: false, // an action is in flight
   keys: new Map(), // intent -> Idempotency-Key, until the intent gets an answer
   generation: 0, // bumped by every local change; older poll answers are stale
+  etag: '', // the ETag of the map drawn, while no local change has touched it
   focus: { row: 0, index: 0 }, // the one seat in the tab order (roving tabindex)
   pollTimer: 0,
   countdownTimer: 0,
@@ -82,17 +87,60 @@ function showPicker() {
     const id = $('event-id').value.trim();
     if (id) location.assign('/events/' + encodeURIComponent(id));
   });
+  $('more-events').addEventListener('click', () => loadEvents($('more-events').dataset.cursor));
+  loadEvents('');
+}
+
+// Appends a page of events (newest first) to the landing page's list, each
+// a link to its seat map; `cursor` is the previous page's `next`.
+async function loadEvents(cursor) {
+  const more = $('more-events');
+  more.hidden = true;
+  let path = '/api/events?limit=' + LIST_PAGE;
+  if (cursor) path += '&cursor=' + encodeURIComponent(cursor);
+  const result = await api('GET', path);
+  const status = $('events-status');
+  if (!result.ok || !result.data) {
+    status.textContent = result.unavailable ? UNAVAILABLE_LIST : sentence(result);
+    status.classList.add('problem');
+    if (cursor) more.hidden = false;
+    return;
+  }
+  status.classList.remove('problem');
+  const list = $('events');
+  for (const event of result.data.events) list.append(eventItem(event));
+  status.textContent = list.children.length ? '' : 'No events yet.';
+  more.dataset.cursor = result.data.next || '';
+  more.hidden = !result.data.next;
+}
+
+// One event of the list: its name as a link, then its counts.
+function eventItem(event) {
+  const item = document.createElement('li');
+  const link = document.createElement('a');
+  link.href = event.links.page;
+  link.textContent = event.name;
+  const counts = document.createElement('span');
+  counts.className = 'event-counts';
+  const n = (x) => x.toLocaleString('en');
+  counts.textContent = `${n(event.available)} of ${n(event.seatCount)} seats available · ${n(event.held)} held · ${n(event.booked)} booked`;
+  item.append(link, ' ', counts);
+  return item;
 }
 
 // ---------------------------------------------------------------- the API
 
-// One request. Returns { ok, status, data } or { unavailable: true } when the
-// service cannot answer (network failure, timeout, 502/503/504).
-async function api(method, path, { body, token, idempotencyKey } = {}) {
+// One request. Returns { ok, status, data, etag }, { notModified: true, etag }
+// for a 304 (the request named an ETag in ifNoneMatch and nothing changed),
+// or { unavailable: true } when the service cannot answer (network failure,
+// timeout, 502/503/504). The browser cache is bypassed: a conditional request
+// made here gets the 304 itself.
+async function api(method, path, { body, token, idempotencyKey, ifNoneMatch } = {}) {
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = 'Bearer ' + token;
   if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+  if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch;
   let res;
   try {
     res = await fetch(path, {
@@ -108,6 +156,8 @@ async function api(method, path, { body, token, idempotencyKey } = {}) {
   if (res.status === 502 || res.status === 503 || res.status === 504) {
     return { unavailable: true, status: res.status };
   }
+  const etag = res.headers.get('etag') || '';
+  if (res.status === 304) return { notModified: true, status: 304, etag };
   let data = null;
   if (res.status !== 204) {
     try {
@@ -116,7 +166,7 @@ async function api(method, path, { body, token, idempotencyKey } = {}) {
       data = null;
     }
   }
-  return { ok: res.ok, status: res.status, data };
+  return { ok: res.ok, status: res.status, data, etag };
 }
 
 // An action's request, retried (with the same Idempotency-Key, so safely)
@@ -189,12 +239,12 @@ function refresh() {
 
 async function fetchSeats() {
   const generation = state.generation;
-  const result = await api('GET', state.base + '/seats');
+  const result = await api('GET', state.base + '/seats', { ifNoneMatch: state.etag });
   if (result.unavailable) {
     setLive(UNAVAILABLE, true);
     return;
   }
-  if (!result.ok) {
+  if (!result.ok && !result.notModified) {
     setLive(sentence(result), true);
     return;
   }
@@ -204,7 +254,9 @@ async function fetchSeats() {
     return;
   }
   setLive(`Live: the map refreshes every ${POLL_MS / 1000} seconds.`, false);
+  if (result.notModified) return; // the map drawn is still the server's
   apply(result.data.rows);
+  state.etag = result.etag;
   if (!state.named) loadName();
 }
 
@@ -340,6 +392,7 @@ function markSeats(seatIds, c) {
     touched.add(r);
   }
   state.generation += 1;
+  state.etag = ''; // the map drawn is no longer the one the ETag names
   return [...touched];
 }
 

@@ -15,6 +15,14 @@
 //! | `queue:{E}` | hash | the waiting room's `arrivals` (last arrival number), `turnBase` (ms, Redis clock: first arrival of the current rush) and `sinceBase` (tickets given a turn since) |
 //! | `ticket:{E}:<ticketId>` | hash | `tokenHash`, `position`, `joinedAt`, `turnAt` (ms, Redis clock: when it is admitted); kept, like bookings |
 //! | `idem:{E}:<keyHash>` | hash | a POST's first success answer, for 24 h (`idempotency.rs`) |
+//! | `holds:{E}` | sorted set | the ids of the event's holds, scored by expiry (ms); released and confirmed holds leave it, expired ones are trimmed when a hold is made. Its live count is part of the reads' ETag |
+//! | `version:{E}` | string (counter) | bumped by every script that changes what the event's reads show; part of their ETag (`scripts/seat_map.lua`) |
+//! | `events` | sorted set | every event created since the index exists, scored by `createdAt` (ms): `GET /api/events` pages through it newest first |
+//!
+//! `events` is the one key outside any event's slot: `create_event.lua`
+//! adds to it and `list_events.lua` reads it together with the listed
+//! events' keys. That is fine on one primary (the deployment's topology);
+//! on Redis Cluster the list would have to read each event on its own.
 //!
 //! Ids embedded here are validated first (`ids.rs`), so no client text can
 //! add glob or hash-tag characters to a key.
@@ -23,6 +31,9 @@ use crate::ids::{EventId, SeatId};
 
 /// The event `POST /api/book/{seatId}` books into.
 pub const DEFAULT_EVENT: &str = "default";
+
+/// The index of events, newest first (see the table above).
+pub const EVENT_INDEX: &str = "events";
 
 /// The prefix of a lock value that marks a sold seat.
 pub const BOOKED_PREFIX: &str = "booked:";
@@ -52,6 +63,11 @@ pub fn bookings(event: &EventId) -> String {
     format!("bookings:{{{event}}}")
 }
 
+/// The counter of changes to what the event's reads show.
+pub fn version(event: &EventId) -> String {
+    format!("version:{{{event}}}")
+}
+
 /// A stored idempotent answer.
 pub fn idempotency(event: &EventId, key_hash: &str) -> String {
     format!("idem:{{{event}}}:{key_hash}")
@@ -78,6 +94,7 @@ mod tests {
             booking(&e, "b1"),
             bookings(&e),
             idempotency(&e, "k1"),
+            version(&e),
         ];
         for key in &keys {
             assert_eq!(hash_tag(key), "gala", "{key}");
@@ -88,5 +105,6 @@ mod tests {
         assert_eq!(keys[3], "booking:{gala}:b1");
         assert_eq!(keys[4], "bookings:{gala}");
         assert_eq!(keys[5], "idem:{gala}:k1");
+        assert_eq!(keys[6], "version:{gala}");
     }
 }

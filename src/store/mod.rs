@@ -5,6 +5,7 @@
 //! is stateless), so a request that needs Redis opens exactly one connection.
 
 pub mod bookings;
+pub mod event_list;
 pub mod events;
 pub mod holds;
 pub mod keys;

@@ -73,40 +73,45 @@ pub const fn strip(source: &[u8], out: &mut [u8]) -> usize {
 
 /// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
 pub const BOOK_SEAT: &str = event_script!("book_seat.lua":
-    "event" "lock_key" "booking_keys" "map_key" "seat_parts" "unknown_seats" "mark_seats"
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "seat_parts" "unknown_seats" "mark_seats"
     "answer" "create_booking");
 /// Creates an event.
-pub const CREATE_EVENT: &str = event_script!("create_event.lua": "event" "map_key" "answer");
+pub const CREATE_EVENT: &str =
+    event_script!("create_event.lua": "event" "version_key" "map_key" "answer");
 /// Holds named seats.
 pub const HOLD_SEATS: &str = event_script!("hold_seats.lua":
-    "event" "lock_key" "hold_key" "map_key" "held_key" "now" "seat_parts" "unknown_seats"
+    "event" "version_key" "lock_key" "hold_key" "map_key" "held_key" "now" "seat_parts" "unknown_seats"
     "taken_seats" "answer" "split" "create_hold" "queue_access");
 /// Holds the best available seats.
 pub const HOLD_BEST: &str = event_script!("hold_best.lua":
-    "event" "lock_key" "hold_key" "map_key" "held_key" "now" "load_rows" "seat_parts" "answer"
+    "event" "version_key" "lock_key" "hold_key" "map_key" "held_key" "now" "load_rows" "seat_parts" "answer"
     "create_hold" "best_block" "queue_access");
 /// Turns a hold into a booking.
 pub const CONFIRM_HOLD: &str = event_script!("confirm_hold.lua":
-    "event" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "now" "seat_parts"
+    "event" "version_key" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "now" "seat_parts"
     "answer" "split" "mark_seats" "unindex_holds" "create_booking");
 /// Books named seats directly.
 pub const BOOK_SEATS: &str = event_script!("book_seats.lua":
-    "event" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "unknown_seats"
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "unknown_seats"
     "taken_seats" "answer" "split" "mark_seats" "create_booking" "queue_access");
 /// Releases a hold.
 pub const RELEASE_HOLD: &str = event_script!("release_hold.lua":
-    "event" "lock_key" "hold_key" "held_key" "seat_parts" "split" "free_locks"
+    "event" "version_key" "lock_key" "hold_key" "held_key" "seat_parts" "split" "free_locks"
     "unindex_holds");
 /// Cancels a booking.
 pub const CANCEL_BOOKING: &str = event_script!("cancel_booking.lua":
-    "event" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "split" "mark_seats"
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "split" "mark_seats"
     "free_locks");
 /// Reads the whole seat map.
-pub const SEAT_MAP: &str = event_script!("seat_map.lua": "event" "map_key" "held_key" "now");
+pub const SEAT_MAP: &str =
+    event_script!("seat_map.lua": "event" "version_key" "map_key" "held_key" "now");
 /// Joins an event's waiting room.
 pub const JOIN_QUEUE: &str = event_script!("join_queue.lua": "event" "answer" "now" "ticket_key");
 /// Reads a waiting-room ticket's place and turn.
 pub const QUEUE_STATUS: &str = event_script!("queue_status.lua": "event" "now" "ticket_key");
+/// Lists events newest first with their counts (no pieces: it reads the
+/// index and several events, not one event's keys).
+pub const LIST_EVENTS: &str = lean!(include_str!("scripts/list_events.lua"));
 /// Reads a one-seat booking's stored answer, marking it replayed (no
 /// pieces: it touches one key).
 pub const REPLAY_ANSWER: &str = lean!(include_str!("scripts/replay_answer.lua"));

@@ -1,15 +1,20 @@
 //! Reading an event's seat map and counts in one round trip, touching one
 //! string and one small sorted set per row rather than one key per seat.
+//! The read comes with a validator (the ETag's core) and skips building the
+//! map when the client already has the current one.
 
 use std::collections::HashMap;
 
 use super::queue::WaitingRoom;
-use super::{scripts, Store, StoreError};
+use super::{arg, scripts, Store, StoreError};
 use crate::ids::EventId;
 
 /// An event as the seat-map script reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventMap {
+    /// What identifies this picture of the event (`createdAt.version.liveHolds`,
+    /// see `scripts/seat_map.lua`): equal validators, equal maps.
+    pub validator: String,
     /// The event's name.
     pub name: String,
     /// When it was created (Unix ms).
@@ -27,14 +32,15 @@ pub struct EventMap {
 }
 
 impl EventMap {
-    /// Reads the script's reply (`ok, name, createdAt, rowCount, heldCount,
-    /// labels…, sold states…, held seats…, admitPerMinute, accessMinutes`)
-    /// and lays the live holds over the rows' sold states.
+    /// Reads the script's reply (`ok, validator, name, createdAt, rowCount,
+    /// heldCount, labels…, sold states…, held seats…, admitPerMinute,
+    /// accessMinutes`) and lays the live holds over the rows' sold states.
     pub fn parse(reply: Vec<String>) -> Option<EventMap> {
         let mut items = reply.into_iter();
         if items.next()? != "ok" {
             return None;
         }
+        let validator = items.next()?;
         let name = items.next()?;
         let created_at_ms = items.next()?.parse().ok()?;
         let row_count: usize = items.next()?.parse().ok()?;
@@ -83,6 +89,7 @@ impl EventMap {
             .map(|(label, s)| (label, String::from_utf8_lossy(&s).into_owned()))
             .collect();
         Some(EventMap {
+            validator,
             name,
             created_at_ms,
             available,
@@ -94,11 +101,31 @@ impl EventMap {
     }
 }
 
+/// What reading the map found, for an event that exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapRead {
+    /// The map is the one whose validator the client named (given here).
+    NotModified(String),
+    /// The current map (the client's validators, if any, are stale).
+    Current(EventMap),
+}
+
 impl Store {
     /// The event's map and counts, or `None` when there is no such event.
-    pub fn event_map(&self, event: &EventId) -> Result<Option<EventMap>, StoreError> {
-        let reply = self.run_script(scripts::SEAT_MAP, event, Vec::new())?;
-        Ok(EventMap::parse(reply))
+    /// `known` are validators the client already has (from its
+    /// `If-None-Match`): when the current one is among them the script
+    /// answers at once, without reading or sending the map.
+    pub fn event_map(
+        &self,
+        event: &EventId,
+        known: &[String],
+    ) -> Result<Option<MapRead>, StoreError> {
+        let args = known.iter().map(|v| arg(v.as_str())).collect();
+        let reply = self.run_script(scripts::SEAT_MAP, event, args)?;
+        Ok(match reply.first().map(String::as_str) {
+            Some("not_modified") => reply.into_iter().nth(1).map(MapRead::NotModified),
+            _ => EventMap::parse(reply).map(MapRead::Current),
+        })
     }
 }
 
@@ -113,10 +140,11 @@ mod tests {
     #[test]
     fn lays_live_holds_over_the_sold_states() {
         let map = EventMap::parse(reply(&[
-            "ok", "Gala", "1700", "2", "3", "A", "B", "aab", "ba", "A-1", "A-3", "B-2",
+            "ok", "1700.4.3", "Gala", "1700", "2", "3", "A", "B", "aab", "ba", "A-1", "A-3", "B-2",
         ]))
         .unwrap();
         assert_eq!(map.name, "Gala");
+        assert_eq!(map.validator, "1700.4.3");
         assert_eq!(
             map.rows,
             vec![("A".into(), "hab".into()), ("B".into(), "bh".into())]
@@ -128,7 +156,7 @@ mod tests {
     #[test]
     fn reads_the_waiting_room_after_the_held_seats() {
         let map = EventMap::parse(reply(&[
-            "ok", "G", "1", "1", "1", "A", "aa", "A-1", "600", "5",
+            "ok", "1.2.1", "G", "1", "1", "1", "A", "aa", "A-1", "600", "5",
         ]))
         .unwrap();
         assert_eq!(map.held, 1);
@@ -139,20 +167,22 @@ mod tests {
                 access_minutes: 5
             })
         );
-        let without = EventMap::parse(reply(&["ok", "G", "1", "1", "0", "A", "aa", "", ""]));
+        let without = EventMap::parse(reply(&[
+            "ok", "1.2.0", "G", "1", "1", "0", "A", "aa", "", "",
+        ]));
         assert_eq!(without.unwrap().waiting_room, None);
     }
 
     #[test]
     fn ignores_held_seats_off_the_map_and_refuses_short_replies() {
         let map = EventMap::parse(reply(&[
-            "ok", "G", "1", "1", "3", "A", "aa", "A-9", "Z-1", "A-0",
+            "ok", "1.1.3", "G", "1", "1", "3", "A", "aa", "A-9", "Z-1", "A-0",
         ]))
         .unwrap();
         assert_eq!(map.rows, vec![("A".into(), "aa".into())]);
         assert_eq!(EventMap::parse(reply(&["no_event"])), None);
         assert_eq!(
-            EventMap::parse(reply(&["ok", "G", "1", "2", "0", "A"])),
+            EventMap::parse(reply(&["ok", "1.1.0", "G", "1", "2", "0", "A"])),
             None
         );
     }

@@ -1,4 +1,4 @@
--- pieces: event lock_key booking_keys map_key seat_parts unknown_seats mark_seats answer create_booking
+-- pieces: event version_key lock_key booking_keys map_key seat_parts unknown_seats mark_seats answer create_booking
 -- Commits a booking for one seat whose lock the caller holds
 -- (POST /api/book/{seatId}, after its SET NX).
 --

@@ -1,4 +1,4 @@
--- pieces: event lock_key booking_keys map_key now seat_parts unknown_seats taken_seats answer split mark_seats create_booking queue_access
+-- pieces: event version_key lock_key booking_keys map_key now seat_parts unknown_seats taken_seats answer split mark_seats create_booking queue_access
 -- Books named seats directly, all or nothing: every seat must exist and be
 -- free (no lock, hold or booking), then all become booked:<id> together.
 -- ARGV[6] booking id   ARGV[7] booking token hash   ARGV[8] seats, comma-joined

@@ -1,4 +1,4 @@
--- pieces: event lock_key booking_keys map_key now seat_parts split mark_seats free_locks
+-- pieces: event version_key lock_key booking_keys map_key now seat_parts split mark_seats free_locks
 -- Cancels a booking: its seats are free again and the record is kept,
 -- marked cancelled. Only markers that are still this booking's are deleted.
 -- ARGV[6] booking id   ARGV[7] booking token hash

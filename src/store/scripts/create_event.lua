@@ -1,4 +1,4 @@
--- pieces: event map_key answer
+-- pieces: event version_key map_key answer
 -- Creates an event with its seat map (every seat unsold), unless one with
 -- that id exists.
 -- ARGV[6] name   ARGV[7] rows as JSON [[label, count], ...]   ARGV[8] seat count
@@ -17,4 +17,8 @@ end
 for _, row in ipairs(cjson.decode(ARGV[7])) do
   redis.call('HSET', MAP_KEY, row[1], string.rep('a', row[2]))
 end
+redis.call('INCR', VERSION_KEY)
+-- The list of events (GET /api/events) reads this index: `events`, event
+-- ids scored by creation time (keys.rs).
+redis.call('ZADD', 'events', ARGV[9], string.sub(TAG, 2, -2))
 return success(nil)

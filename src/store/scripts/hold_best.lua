@@ -1,4 +1,4 @@
--- pieces: event lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold best_block queue_access
+-- pieces: event version_key lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold best_block queue_access
 -- Holds the best `count` available seats: front rows first, packed so the
 -- house can sell out. With `adjacent`, the seats are one unbroken block in
 -- one row, placed by best_block (near the row's middle, flush with taken

@@ -1,4 +1,4 @@
--- pieces: event lock_key hold_key map_key held_key now seat_parts unknown_seats taken_seats answer split create_hold queue_access
+-- pieces: event version_key lock_key hold_key map_key held_key now seat_parts unknown_seats taken_seats answer split create_hold queue_access
 -- Holds named seats, all or nothing: each seat's lock becomes hold:<id>
 -- with the hold's TTL (the lock is the hold), and the hold record keeps the
 -- token hash and the seats for confirm and release.

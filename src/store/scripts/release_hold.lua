@@ -1,4 +1,4 @@
--- pieces: event lock_key hold_key held_key seat_parts split free_locks unindex_holds
+-- pieces: event version_key lock_key hold_key held_key seat_parts split free_locks unindex_holds
 -- Releases a hold: its seats are free at once. Only locks that are still
 -- this hold's are deleted, so a seat held or sold by someone else since the
 -- hold expired is never touched.
@@ -11,5 +11,6 @@ if not hold[1] then return {'not_found'} end
 if hold[1] ~= ARGV[7] then return {'forbidden'} end
 if hold[3] == 'confirmed' then return {'confirmed'} end
 unindex_holds(free_locks_holding(split(hold[2]), 'hold:' .. hold_id))
+redis.call('ZREM', HOLDS_KEY, hold_id)
 redis.call('HSET', hold_key(hold_id), 'status', 'released')
 return {'ok'}

@@ -1,5 +1,6 @@
 -- Writes `state` ('a' or 'b') into the map's row strings for `seats`.
 -- Events without a map (the default event of /api/book) have none.
+-- Bumps the event's version: the map's reads change.
 local function mark_seats(seats, state)
   local by_row = {}
   for _, seat in ipairs(seats) do
@@ -18,4 +19,5 @@ local function mark_seats(seats, state)
       redis.call('HSET', MAP_KEY, label, row)
     end
   end
+  redis.call('INCR', VERSION_KEY)
 end
