@@ -52,6 +52,40 @@ pub fn event_script(file: &str) -> String {
     out
 }
 
+/// Runs the event script `script` (its text) on `event` (`KEYS[1]`, e.g.
+/// `event:{gala}`) the way the component does, with no idempotency key and
+/// a body whose seats the script fills in, then `args`; the reply is
+/// flattened into one list of text, as Spin's `execute` hands it over.
+/// For the tests that drive the Lua scripts directly, without Spin.
+pub fn eval_event_script<A: redis::ToRedisArgs>(
+    r: &mut redis::Connection,
+    script: &str,
+    event: &str,
+    args: &[A],
+) -> Vec<String> {
+    let reply: redis::Value = redis::cmd("EVAL")
+        .arg(script)
+        .arg(1)
+        .arg(event)
+        .arg(&["", "", "201", "", "{\"seats\":\"%SEATS%\"}"])
+        .arg(args)
+        .query(r)
+        .unwrap_or_else(|e| panic!("EVAL on {event}: {e}"));
+    let mut out = Vec::new();
+    flatten(reply, &mut out);
+    out
+}
+
+fn flatten(value: redis::Value, out: &mut Vec<String>) {
+    match value {
+        redis::Value::Array(items) => items.into_iter().for_each(|v| flatten(v, out)),
+        redis::Value::BulkString(b) => out.push(String::from_utf8(b).unwrap()),
+        redis::Value::Int(n) => out.push(n.to_string()),
+        redis::Value::SimpleString(s) => out.push(s),
+        other => panic!("unexpected reply {other:?}"),
+    }
+}
+
 /// A loopback port nobody listens on right now, never handed out before in
 /// this test process (tests run in parallel threads), and below Linux's
 /// ephemeral range (32768 and up): a client connecting in a loop to a port

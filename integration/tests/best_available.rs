@@ -29,7 +29,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use integration::{client, event_script, root, send_with, RedisServer, Spin, ADMIN_TOKEN};
+use integration::{
+    client, eval_event_script, event_script, root, send_with, RedisServer, Spin, ADMIN_TOKEN,
+};
 use redis::Commands;
 use serde_json::{json, Value};
 
@@ -227,31 +229,6 @@ impl Outcome {
     }
 }
 
-/// Runs an event script with the given script text, flattening its reply.
-fn eval(r: &mut redis::Connection, script: &str, event: &str, args: &[String]) -> Vec<String> {
-    let reply: redis::Value = redis::cmd("EVAL")
-        .arg(script)
-        .arg(1)
-        .arg(event)
-        .arg(&["", "", "201", "", "{\"seats\":\"%SEATS%\"}"])
-        .arg(args)
-        .query(r)
-        .unwrap_or_else(|e| panic!("EVAL on {event}: {e}"));
-    let mut out = Vec::new();
-    flatten(reply, &mut out);
-    out
-}
-
-fn flatten(value: redis::Value, out: &mut Vec<String>) {
-    match value {
-        redis::Value::Array(items) => items.into_iter().for_each(|v| flatten(v, out)),
-        redis::Value::BulkString(b) => out.push(String::from_utf8(b).unwrap()),
-        redis::Value::Int(n) => out.push(n.to_string()),
-        redis::Value::SimpleString(s) => out.push(s),
-        other => panic!("unexpected reply {other:?}"),
-    }
-}
-
 /// Row labels: R1, R2, ...
 fn label(r: usize) -> String {
     format!("R{}", r + 1)
@@ -272,7 +249,7 @@ fn create_event(r: &mut redis::Connection, event: &str, venue: &Venue) {
         seats.to_string(),
         "1".to_owned(),
     ];
-    let created = eval(r, &event_script("create_event.lua"), event, &args);
+    let created = eval_event_script(r, &event_script("create_event.lua"), event, &args);
     assert_eq!(created[0], "ok", "{created:?}");
 }
 
@@ -323,7 +300,7 @@ fn simulate(
             .into_iter()
             .chain([count.to_string(), "1".to_owned()])
             .collect();
-        let reply = eval(&mut r, script, &event, &args);
+        let reply = eval_event_script(&mut r, script, &event, &args);
         if reply == ["sold_out"] {
             assert_eq!(front, None, "refused {count} though a row had room");
             refused.insert(count);
@@ -543,7 +520,7 @@ fn hold_best(
             if adjacent { "1" } else { "0" }.to_owned(),
         ])
         .collect();
-    eval(r, &event_script("hold_best.lua"), event, &args)
+    eval_event_script(r, &event_script("hold_best.lua"), event, &args)
 }
 
 /// The seats of an `ok` reply, or the reply itself.
@@ -635,7 +612,7 @@ fn single_seats_leave_no_neighbour_alone_when_they_can() {
     let mut r = redis.client();
     let event = "event:{gala}";
     hall(&mut r, event, &[8]);
-    let held = eval(
+    let held = eval_event_script(
         &mut r,
         &event_script("hold_seats.lua"),
         event,

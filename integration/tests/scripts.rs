@@ -1,7 +1,7 @@
 //! The Lua scripts, driven directly against a real redis-server: the fencing
 //! check is what keeps a caller whose lock expired from writing.
 
-use integration::{event_script, RedisServer};
+use integration::{eval_event_script, event_script, RedisServer};
 use redis::Commands;
 
 const EVENT: &str = "event:{gala}";
@@ -63,30 +63,9 @@ fn a_caller_whose_lock_expired_cannot_write() {
     assert!(!r.exists::<_, bool>("booking:{gala}:late").unwrap());
 }
 
-/// Runs an event script with no idempotency key and the given arguments,
-/// flattening nested replies into one list of text as Spin's `execute` does.
+/// Runs an event script file on the test event with the given arguments.
 fn run(r: &mut redis::Connection, file: &str, args: &[&str]) -> Vec<String> {
-    let reply: redis::Value = redis::cmd("EVAL")
-        .arg(event_script(file))
-        .arg(1)
-        .arg(EVENT)
-        .arg(&["", "", "201", "", "{\"seats\":\"%SEATS%\"}"])
-        .arg(args)
-        .query(r)
-        .unwrap();
-    let mut out = Vec::new();
-    flatten(reply, &mut out);
-    out
-}
-
-fn flatten(value: redis::Value, out: &mut Vec<String>) {
-    match value {
-        redis::Value::Array(items) => items.into_iter().for_each(|v| flatten(v, out)),
-        redis::Value::BulkString(b) => out.push(String::from_utf8(b).unwrap()),
-        redis::Value::Int(n) => out.push(n.to_string()),
-        redis::Value::SimpleString(s) => out.push(s),
-        other => panic!("unexpected reply {other:?}"),
-    }
+    eval_event_script(r, &event_script(file), EVENT, args)
 }
 
 fn create_gala(r: &mut redis::Connection) {
