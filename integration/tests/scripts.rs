@@ -260,6 +260,17 @@ fn queue_turns_follow_arrival_order_at_the_rate() {
     };
     let (t1, t2, t3) = (turn(&mut r, "t1"), turn(&mut r, "t2"), turn(&mut r, "t3"));
     assert_eq!((t2 - t1, t3 - t1), (3000, 6000), "20 a minute: 3 s apart");
+    // Each ticket lives until a day after its 5-minute access window.
+    let joined_at: i64 = r.hget("ticket:{gala}:t3", "joinedAt").unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("ticket:{gala}:t3")
+        .query(&mut r)
+        .unwrap();
+    let lives_until = t3 + 5 * 60_000 + 86_400_000;
+    assert!(
+        (lives_until - joined_at - 1000..=lives_until - joined_at).contains(&ttl),
+        "ticket t3 expires in {ttl} ms"
+    );
 
     let status = run(&mut r, "queue_status.lua", &["t2", "h-t2"]);
     assert_eq!(

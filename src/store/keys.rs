@@ -13,7 +13,7 @@
 //! | `booking:{E}:<bookingId>` | hash | `tokenHash`, `seats`, `createdAt`, `status` (booked, cancelled), `holdId`, and `ticketId`, `accessAt` when booked directly through a waiting room |
 //! | `bookings:{E}` | set | the ids of the event's live (not cancelled) bookings |
 //! | `queue:{E}` | hash | the waiting room's `arrivals` (last arrival number), `turnBase` (ms, Redis clock: first arrival of the current rush) and `sinceBase` (tickets given a turn since) |
-//! | `ticket:{E}:<ticketId>` | hash | `tokenHash`, `position`, `joinedAt`, `turnAt` (ms, Redis clock: when it is admitted); kept, like bookings |
+//! | `ticket:{E}:<ticketId>` | hash | `tokenHash`, `position`, `joinedAt`, `turnAt` (ms, Redis clock: when it is admitted); expires a day after its access window closes (join_queue.lua) |
 //! | `idem:{E}:<keyHash>` | hash | a POST's first success answer, for 24 h (`idempotency.rs`) |
 //! | `holds:{E}` | sorted set | the ids of the event's holds, scored by expiry (ms); released and confirmed holds leave it, expired ones are trimmed when a hold is made. Its live count is part of the reads' ETag |
 //! | `version:{E}` | string (counter) | bumped by every script that changes what the event's reads show; part of their ETag (`scripts/seat_map.lua`) |

@@ -8,12 +8,16 @@
 -- arriving after a quiet spell is admitted at the rate too, never at once.
 -- Turns therefore rise with arrival order, and any minute holds at most
 -- admitPerMinute of them.
+-- A ticket's record expires a day after its access window closes: by then
+-- a poll could only answer access_expired, and an onsale's crowd must not
+-- stay in Redis for ever.
 -- ARGV[6] ticket id   ARGV[7] ticket token hash
 -- Returns {'ok', body} (the answer's placeholder filled with the position),
 -- {'no_event'}, {'no_waiting_room'}, or an idempotency reply.
 local replay = idempotent_replay()
 if replay then return replay end
-local rate = tonumber(redis.call('HGET', EVENT_KEY, 'queueAdmitPerMinute'))
+local room = redis.call('HMGET', EVENT_KEY, 'queueAdmitPerMinute', 'queueAccessMinutes')
+local rate, access_minutes = tonumber(room[1]), tonumber(room[2]) or 0
 if not rate then
   if redis.call('EXISTS', EVENT_KEY) == 0 then return {'no_event'} end
   return {'no_waiting_room'}
@@ -31,4 +35,5 @@ redis.call('HSET', QUEUE_KEY, 'arrivals', position, 'turnBase', whole(base),
   'sinceBase', since + 1)
 redis.call('HSET', ticket_key(ARGV[6]), 'tokenHash', ARGV[7], 'position', position,
   'joinedAt', whole(now), 'turnAt', whole(turn))
+redis.call('PEXPIRE', ticket_key(ARGV[6]), whole(turn - now + access_minutes * 60000 + 86400000))
 return success(position)
