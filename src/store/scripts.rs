@@ -9,7 +9,7 @@
 //! The files are commented for readers; Redis need not read the comments.
 //! Every `EVAL` sends the whole script and Redis hashes all of it to find
 //! its compiled copy, so comment-only lines, blank lines and indentation are
-//! dropped at compile time ([`strip`]): `book_seat` goes from 6.4 KB to 3.4 KB.
+//! dropped at compile time ([`strip`]): `book_seat` goes from 6.8 KB to 3.5 KB.
 
 /// `event_script!("file.lua": "piece" ...)`: the pieces from `scripts/lib/`,
 /// then the script, as one string at compile time, stripped of comments.
