@@ -10,11 +10,18 @@ pub const TOKEN_HEX_LEN: usize = 32;
 
 /// A fresh random token, as 32 lowercase hex characters.
 pub fn generate() -> String {
-    let mut bytes = [0u8; 16];
+    hex(&random_bytes::<16>())
+}
+
+/// `N` random bytes in one draw from the host (each draw is a host call,
+/// which costs more on Spin than the bytes: callers that need several
+/// random values take them from one draw).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     // The WASI random source only fails if the host is broken; a zero
     // token would be guessable, so refuse to continue rather than issue it.
     getrandom::fill(&mut bytes).expect("the host's random source failed");
-    hex(&bytes)
+    bytes
 }
 
 /// The hash stored in place of a token.

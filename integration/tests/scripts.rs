@@ -15,7 +15,7 @@ fn book(r: &mut redis::Connection, token: &str, booking_id: &str) -> Vec<String>
         .arg(1)
         .arg(EVENT)
         .arg(&["", "", "201", "/loc", "{\"body\":1}"])
-        .arg(&[token, booking_id, "A-1", "token-hash", "1700000000000"])
+        .arg(&[token, booking_id, "A-1", "token-hash"])
         .query(r)
         .unwrap()
 }
@@ -33,7 +33,14 @@ fn the_lock_owner_commits_and_the_seat_becomes_sold_for_good() {
     assert_eq!(record["seats"], "A-1");
     assert_eq!(record["status"], "booked");
     assert_eq!(record["tokenHash"], "token-hash");
-    assert_eq!(record["createdAt"], "1700000000000");
+    // createdAt is Redis's clock (TIME), in ms, as for every other booking.
+    let redis_now: Vec<u64> = redis::cmd("TIME").query(&mut r).unwrap();
+    let redis_ms = redis_now[0] * 1000 + redis_now[1] / 1000;
+    let created: u64 = record["createdAt"].parse().unwrap();
+    assert!(
+        (redis_ms - 5_000..=redis_ms).contains(&created),
+        "createdAt {created} vs Redis {redis_ms}"
+    );
     assert!(r.sismember::<_, _, bool>(BOOKINGS, "b1").unwrap());
 
     // Committing twice with the same token is refused: the lock is now the sold marker.

@@ -3,7 +3,6 @@
 //! own module so that those handlers import it rather than each other.
 
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::idempotency::{seal, Idempotency};
 use crate::ids::EventId;
@@ -32,11 +31,14 @@ struct BookedView<'a> {
 }
 
 impl NewBooking {
-    /// A fresh id and token.
+    /// A fresh id (a version-4 UUID) and token, from one random draw.
     pub fn generate() -> NewBooking {
+        let bytes = token::random_bytes::<32>();
+        let (id, secret) = bytes.split_at(16);
+        let id: [u8; 16] = id.try_into().expect("16 bytes");
         NewBooking {
-            id: Uuid::new_v4().to_string(),
-            token: token::generate(),
+            id: uuid::Builder::from_random_bytes(id).into_uuid().to_string(),
+            token: token::hex(secret),
         }
     }
 
@@ -88,5 +90,26 @@ mod tests {
         assert_eq!(body["holdId"], "h1");
         assert!(args.body.contains("\"seats\":\"%SEATS%\""));
         assert_eq!(body["status"], "booked");
+    }
+
+    #[test]
+    fn a_new_booking_has_a_version_4_id_and_a_128_bit_token_from_one_draw() {
+        let a = NewBooking::generate();
+        let b = NewBooking::generate();
+        let id = uuid::Uuid::parse_str(&a.id).unwrap();
+        assert_eq!(id.get_version_num(), 4);
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(a.id, id.to_string(), "lowercase, hyphenated");
+        assert_eq!(a.token.len(), token::TOKEN_HEX_LEN);
+        assert!(a
+            .token
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(a.id, b.id);
+        assert_ne!(a.token, b.token);
+        assert!(
+            !a.id.replace('-', "").contains(&a.token),
+            "the id and the token are different bytes"
+        );
     }
 }

@@ -73,7 +73,7 @@ pub const fn strip(source: &[u8], out: &mut [u8]) -> usize {
 
 /// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
 pub const BOOK_SEAT: &str = event_script!("book_seat.lua":
-    "event" "version_key" "lock_key" "booking_keys" "map_key" "seat_parts" "unknown_seats" "mark_seats"
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "unknown_seats" "mark_seats"
     "answer" "create_booking");
 /// Creates an event.
 pub const CREATE_EVENT: &str =

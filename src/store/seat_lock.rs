@@ -9,7 +9,6 @@
 //! in case it was this very request that sold it).
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
-use uuid::Uuid;
 
 use super::{arg, keys, scripts, unexpected, AnswerArgs, ScriptReply, Store, StoreError};
 use crate::ids::{EventId, SeatId};
@@ -63,12 +62,13 @@ impl Store {
         booking_id: &str,
         token_hash: &str,
     ) -> Result<SeatBooking, StoreError> {
-        let lock_token = Uuid::new_v4().to_string();
+        // The booking id is the lock's fencing token: fresh and unique per
+        // request, so no second random value (a host call) is needed.
         let reply = self.execute(
             "SET",
             &[
                 arg(keys::seat_lock(event, seat)),
-                arg(lock_token.clone()),
+                arg(booking_id),
                 arg("NX"),
                 arg("GET"),
                 arg("EX"),
@@ -94,11 +94,10 @@ impl Store {
             event,
             answer,
             vec![
-                arg(lock_token),
+                arg(booking_id),
                 arg(booking_id),
                 arg(seat.as_str()),
                 arg(token_hash),
-                arg(crate::time::now_millis().to_string()),
             ],
         )?;
         Ok(match reply {

@@ -1,4 +1,4 @@
--- pieces: event version_key lock_key booking_keys map_key seat_parts unknown_seats mark_seats answer create_booking
+-- pieces: event version_key lock_key booking_keys map_key now seat_parts unknown_seats mark_seats answer create_booking
 -- Commits a booking for one seat whose lock the caller holds
 -- (POST /api/book/{seatId}, after its SET NX).
 --
@@ -9,7 +9,6 @@
 -- be on it. A request whose Idempotency-Key was already used gets the stored
 -- answer (or a mismatch) and its lock is let go.
 -- ARGV[6] lock token   ARGV[7] booking id   ARGV[8] seat   ARGV[9] booking token hash
--- ARGV[10] created at (ms, the component's clock)
 -- Returns {'ok', body}, {'lost_lock'}, {'unknown_seats', seat}, or an
 -- idempotency reply.
 local lock = lock_key(ARGV[8])
@@ -24,6 +23,6 @@ if has_map and #unknown_seats({ARGV[8]}) > 0 then
   redis.call('DEL', lock)
   return {'unknown_seats', {ARGV[8]}}
 end
-create_booking(ARGV[7], ARGV[9], {ARGV[8]}, '', ARGV[10])
+create_booking(ARGV[7], ARGV[9], {ARGV[8]}, '', now_ms())
 if has_map then mark_seats({ARGV[8]}, 'b') end
 return success(nil)
