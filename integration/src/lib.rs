@@ -8,8 +8,10 @@
 
 pub mod ha;
 pub mod nginx;
+mod service;
 mod spin;
 
+pub use service::Service;
 pub use spin::{spin_bin, Spin};
 
 use std::collections::HashMap;

@@ -10,9 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration::nginx::CachingProxy;
-use integration::{
-    client, send_with, Answer, RedisCounters, RedisMonitor, RedisServer, Spin, ADMIN_TOKEN,
-};
+use integration::{client, send_with, Answer, RedisCounters, RedisMonitor, Service};
 use serde_json::{json, Value};
 
 const CACHE_CONTROL: &str = "public, max-age=1, stale-while-revalidate=2";
@@ -20,72 +18,42 @@ const SEATS: &str = "/api/events/gig/seats";
 const EVENT: &str = "/api/events/gig";
 
 /// A running service with the event `gig` (rows A and B of 6 seats).
-struct Api {
-    spin: Spin,
-    agent: ureq::Agent,
-    redis: RedisServer,
+struct Api(Service);
+
+impl std::ops::Deref for Api {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Api {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.0
+    }
 }
 
 impl Api {
     fn start() -> Api {
-        let redis = RedisServer::start();
-        let spin = Spin::start(&redis);
-        let api = Api {
-            spin,
-            agent: client(),
-            redis,
-        };
+        let api = Api(Service::start());
         api.create_event("gig", &[("A", 6), ("B", 6)]);
         api
     }
 
-    fn create_event(&self, id: &str, rows: &[(&str, u32)]) {
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|(label, seats)| json!({ "label": label, "seats": seats }))
-            .collect();
-        let body = json!({ "id": id, "name": format!("Event {id}"), "rows": rows });
-        let auth = format!("Bearer {ADMIN_TOKEN}");
-        let created = self.call(
-            "POST",
-            "/api/events",
-            &[("authorization", &auth)],
-            Some(&body),
-        );
-        assert_eq!(created.status, 201, "{}", text(&created));
-    }
-
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Answer {
-        let bytes = body.map(|b| b.to_string().into_bytes());
-        send_with(
-            &self.agent,
-            method,
-            &self.spin.url(path),
-            headers,
-            bytes.as_deref(),
-        )
-    }
-
     fn post(&self, path: &str, body: &Value) -> Answer {
-        let answer = self.call("POST", path, &[], Some(body));
+        let answer = self.send("POST", path, &[], Some(body));
         assert_eq!(answer.status, 201, "{path}: {}", text(&answer));
         answer
     }
 
     fn with_token(&self, method: &str, path: &str, token: &str) -> Answer {
         let auth = format!("Bearer {token}");
-        self.call(method, path, &[("authorization", &auth)], None)
+        self.send(method, path, &[("authorization", &auth)], None)
     }
 
     /// A plain read: 200 with an ETag and the cache policy.
     fn read(&self, path: &str) -> (String, Value) {
-        let answer = self.call("GET", path, &[], None);
+        let answer = self.send("GET", path, &[], None);
         assert_eq!(answer.status, 200, "{path}: {}", text(&answer));
         assert_eq!(answer.header("cache-control"), Some(CACHE_CONTROL));
         let etag = answer.header("etag").expect("an ETag").to_owned();
@@ -98,7 +66,7 @@ impl Api {
 
     /// A read with `If-None-Match: value`.
     fn read_if_none_match(&self, path: &str, value: &str) -> Answer {
-        self.call("GET", path, &[("if-none-match", value)], None)
+        self.send("GET", path, &[("if-none-match", value)], None)
     }
 
     /// Both reads' ETags and bodies.
@@ -237,7 +205,7 @@ fn every_change_moves_the_etags_and_nothing_else_does() {
     assert_eq!(state(&after.seats, "A-1"), 'h');
     step("hold", true, after);
 
-    let refused = api.call(
+    let refused = api.send(
         "POST",
         &format!("{EVENT}/holds"),
         &[],
@@ -282,7 +250,7 @@ fn every_change_moves_the_etags_and_nothing_else_does() {
 
     // The seed's endpoint, on the event `default`.
     let (default_tag, _) = api.read("/api/events/default/seats");
-    let booked = api.call("POST", "/api/book/A-3", &[], None);
+    let booked = api.send("POST", "/api/book/A-3", &[], None);
     assert_eq!(booked.status, 201, "{}", text(&booked));
     let (tag, map) = api.read("/api/events/default/seats");
     assert_ne!(tag, default_tag, "seed booking commit");
@@ -332,7 +300,7 @@ fn expiring_holds_move_the_etag() {
 
     // Free now: B-1, B-3, B-5: no two together. Best available for two
     // adjacent seats scans row B (dropping B-1's expired entry) and finds none.
-    let sold_out = api.call(
+    let sold_out = api.send(
         "POST",
         &format!("{EVENT}/holds"),
         &[],

@@ -7,41 +7,28 @@ use std::collections::HashSet;
 use std::thread;
 use std::time::Duration;
 
-use integration::{client, send_with, Answer, RedisMonitor, RedisServer, Spin, ADMIN_TOKEN};
+use integration::{Answer, RedisMonitor, Service, ADMIN_TOKEN};
 use redis::Commands;
 use serde_json::{json, Value};
 
-struct Api {
-    spin: Spin,
-    agent: ureq::Agent,
-    redis: RedisServer,
+struct Api(Service);
+
+impl std::ops::Deref for Api {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Api {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.0
+    }
 }
 
 impl Api {
     fn start() -> Api {
-        let redis = RedisServer::start();
-        let spin = Spin::start(&redis);
-        Api {
-            spin,
-            agent: client(),
-            redis,
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, auth: Option<&str>, body: Option<&Value>) -> Answer {
-        let bytes = body.map(|b| b.to_string().into_bytes());
-        let header = auth.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = header
-            .as_deref()
-            .map(|h| vec![("authorization", h)])
-            .unwrap_or_default();
-        send_with(
-            &self.agent,
-            method,
-            &self.spin.url(path),
-            &headers,
-            bytes.as_deref(),
-        )
+        Api(Service::start())
     }
 
     fn create_event(&self, id: &str, seats: u32) {

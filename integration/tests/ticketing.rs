@@ -8,27 +8,31 @@ use std::thread;
 use std::time::Duration;
 
 use integration::{
-    client, send_with, wait_until, Answer, RedisCost, RedisMonitor, RedisServer, Spin, ADMIN_TOKEN,
+    client, send_with, wait_until, Answer, RedisCost, RedisMonitor, RedisServer, Service, Spin,
+    ADMIN_TOKEN,
 };
 use redis::Commands;
 use serde_json::{json, Value};
 
 /// A running service with helpers for the API.
-struct Api {
-    spin: Spin,
-    agent: ureq::Agent,
-    redis: RedisServer,
+struct Api(Service);
+
+impl std::ops::Deref for Api {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Api {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.0
+    }
 }
 
 impl Api {
     fn start() -> Api {
-        let redis = RedisServer::start();
-        let spin = Spin::start(&redis);
-        Api {
-            spin,
-            agent: client(),
-            redis,
-        }
+        Api(Service::start())
     }
 
     /// A service whose Redis has one replica, with `redis_replica_acks` = 1.
@@ -36,53 +40,21 @@ impl Api {
         let redis = RedisServer::start();
         let replica = redis.start_replica();
         let spin = Spin::start_on(&redis, &[("SPIN_VARIABLE_REDIS_REPLICA_ACKS", "1")]);
-        let api = Api {
+        let api = Api(Service {
             spin,
             agent: client(),
             redis,
-        };
+        });
         (api, replica)
     }
 
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Answer {
-        let bytes = body.map(|b| b.to_string().into_bytes());
-        let mut all = headers.to_vec();
-        if body.is_some() {
-            all.push(("content-type", "application/json"));
-        }
-        send_with(
-            &self.agent,
-            method,
-            &self.spin.url(path),
-            &all,
-            bytes.as_deref(),
-        )
-    }
-
     fn post(&self, path: &str, body: &Value) -> Answer {
-        self.call("POST", path, &[], Some(body))
+        self.send("POST", path, &[], Some(body))
     }
 
     fn with_token(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> Answer {
         let auth = format!("Bearer {token}");
-        self.call(method, path, &[("authorization", &auth)], body)
-    }
-
-    /// Creates an event with `rows` of (label, seats).
-    fn create_event(&self, id: &str, rows: &[(&str, u32)]) {
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|(label, seats)| json!({ "label": label, "seats": seats }))
-            .collect();
-        let body = json!({ "id": id, "name": format!("Event {id}"), "rows": rows });
-        let answer = self.with_token("POST", "/api/events", ADMIN_TOKEN, Some(&body));
-        assert_eq!(answer.status, 201, "{}", text(&answer));
+        self.send(method, path, &[("authorization", &auth)], body)
     }
 
     fn hold(&self, event: &str, body: Value) -> Answer {
@@ -90,7 +62,7 @@ impl Api {
     }
 
     fn states(&self, event: &str) -> HashMap<String, char> {
-        let map = self.call("GET", &format!("/api/events/{event}/seats"), &[], None);
+        let map = self.send("GET", &format!("/api/events/{event}/seats"), &[], None);
         assert_eq!(map.status, 200, "{}", text(&map));
         let mut states = HashMap::new();
         for row in map.json()["rows"].as_array().unwrap() {
@@ -132,7 +104,7 @@ fn events_are_created_by_the_admin_only_and_read_by_anyone() {
     api.with_token("POST", "/api/events", ADMIN_TOKEN, Some(&body))
         .assert_problem(409, "event_exists");
 
-    let event = api.call("GET", "/api/events/gala", &[], None);
+    let event = api.send("GET", "/api/events/gala", &[], None);
     assert_eq!(event.status, 200);
     let e = event.json();
     assert_eq!(
@@ -147,9 +119,9 @@ fn events_are_created_by_the_admin_only_and_read_by_anyone() {
         ),
         (Some(3), Some(0), Some(0))
     );
-    api.call("GET", "/api/events/nope", &[], None)
+    api.send("GET", "/api/events/nope", &[], None)
         .assert_problem(404, "event_not_found");
-    api.call("GET", "/api/events/%7Bx%7D", &[], None)
+    api.send("GET", "/api/events/%7Bx%7D", &[], None)
         .assert_problem(400, "invalid_event_id");
 
     for bad in [
@@ -204,7 +176,7 @@ fn hold_then_confirm_books_the_seats_and_the_booking_is_read_and_cancelled_with_
     }
 
     let confirm = format!("/api/events/gala/holds/{hold_id}/confirm");
-    api.call("POST", &confirm, &[], None)
+    api.send("POST", &confirm, &[], None)
         .assert_problem(401, "unauthorized");
     let mut wrong = hold_token.clone();
     wrong.replace_range(31.., if hold_token.ends_with('0') { "1" } else { "0" });
@@ -332,7 +304,7 @@ fn holds_are_all_or_nothing_and_name_the_taken_seats() {
     .assert_problem(400, "invalid_body");
     api.hold("nope", json!({ "seats": ["A-1"] }))
         .assert_problem(404, "event_not_found");
-    let wrong_type = api.call(
+    let wrong_type = api.send(
         "POST",
         "/api/events/gala/holds",
         &[("content-type", "text/plain")],
@@ -556,7 +528,7 @@ fn the_same_idempotency_key_sent_twenty_times_at_once_books_once() {
         200
     );
 
-    let other = api.call(
+    let other = api.send(
         "POST",
         "/api/events/gig/bookings",
         &[("idempotency-key", "8b1f-drop-key")],
@@ -572,8 +544,8 @@ fn a_replayed_hold_returns_the_same_working_token() {
     api.create_event("gig", &[("A", 10)]);
     let headers = [("idempotency-key", "3c9e0d8a-hold")];
     let body = json!({ "bestAvailable": { "count": 2 } });
-    let first = api.call("POST", "/api/events/gig/holds", &headers, Some(&body));
-    let again = api.call("POST", "/api/events/gig/holds", &headers, Some(&body));
+    let first = api.send("POST", "/api/events/gig/holds", &headers, Some(&body));
+    let again = api.send("POST", "/api/events/gig/holds", &headers, Some(&body));
     assert_eq!(first.status, 201);
     assert_eq!(again.body, first.body);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use integration::{
-    client, send_with, Answer, RedisCost, RedisMonitor, RedisServer, Spin, ADMIN_TOKEN,
+    client, send_with, Answer, RedisCost, RedisMonitor, RedisServer, Service, Spin, ADMIN_TOKEN,
 };
 use redis::Commands;
 use serde_json::{json, Value};
@@ -23,10 +23,19 @@ use sha2::Sha256;
 const SECRET: &str = "waiting-room-test-secret-0123456789abcdef-0123456";
 
 /// A service with a `queue_secret`, and helpers for the API.
-struct Api {
-    spin: Spin,
-    agent: ureq::Agent,
-    redis: RedisServer,
+struct Api(Service);
+
+impl std::ops::Deref for Api {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Api {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.0
+    }
 }
 
 impl Api {
@@ -35,32 +44,7 @@ impl Api {
     }
 
     fn start_with(env: &[(&str, &str)]) -> Api {
-        let redis = RedisServer::start();
-        let spin = Spin::start_on(&redis, env);
-        Api {
-            spin,
-            agent: client(),
-            redis,
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers = Vec::new();
-        if let Some(auth) = &auth {
-            headers.push(("authorization", auth.as_str()));
-        }
-        if body.is_some() {
-            headers.push(("content-type", "application/json"));
-        }
-        let bytes = body.map(|b| b.to_string().into_bytes());
-        send_with(
-            &self.agent,
-            method,
-            &self.spin.url(path),
-            &headers,
-            bytes.as_deref(),
-        )
+        Api(Service::start_with(env))
     }
 
     /// `POST /api/events` as the admin, with extra members in the body.
@@ -539,11 +523,11 @@ fn queue_operations_cost_one_round_trip_after_open() {
                 ),
             ],
         );
-        let api = Api {
+        let api = Api(Service {
             spin,
             agent: client(),
             redis,
-        };
+        });
         api.create_queued("onsale", 6000, 5);
         let monitor = RedisMonitor::start(&api.redis);
         let change: &[&str] = if acks == 0 {
