@@ -1,7 +1,7 @@
 //! A running service for end-to-end tests: a Redis of its own, the
 //! component under real `spin up` on it, and an HTTP client. Test files
-//! wrap it in their own `Api` type (dereferencing to this) and add the
-//! calls their resource needs.
+//! wrap it in their own `Api` type (`service_api!(Api)`, which dereferences
+//! to [`Service`]) and add the calls their resource needs in `impl Api`.
 
 use serde_json::{json, Value};
 
@@ -89,4 +89,27 @@ impl Service {
             String::from_utf8_lossy(&created.body)
         );
     }
+}
+
+/// `service_api!(Api)`: declares `struct Api(Service)`, a test file's own
+/// handle on a running [`Service`] that dereferences to it, so that the file
+/// can add the calls its resource needs in `impl Api`.
+#[macro_export]
+macro_rules! service_api {
+    ($name:ident) => {
+        struct $name($crate::Service);
+
+        impl std::ops::Deref for $name {
+            type Target = $crate::Service;
+            fn deref(&self) -> &$crate::Service {
+                &self.0
+            }
+        }
+
+        impl std::ops::DerefMut for $name {
+            fn deref_mut(&mut self) -> &mut $crate::Service {
+                &mut self.0
+            }
+        }
+    };
 }

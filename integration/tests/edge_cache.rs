@@ -17,21 +17,8 @@ const CACHE_CONTROL: &str = "public, max-age=1, stale-while-revalidate=2";
 const SEATS: &str = "/api/events/gig/seats";
 const EVENT: &str = "/api/events/gig";
 
-/// A running service with the event `gig` (rows A and B of 6 seats).
-struct Api(Service);
-
-impl std::ops::Deref for Api {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Api {
-    fn deref_mut(&mut self) -> &mut Service {
-        &mut self.0
-    }
-}
+// A running service with the event `gig` (rows A and B of 6 seats).
+integration::service_api!(Api);
 
 impl Api {
     fn start() -> Api {

@@ -11,20 +11,7 @@ use integration::{Answer, RedisMonitor, Service, ADMIN_TOKEN};
 use redis::Commands;
 use serde_json::{json, Value};
 
-struct Api(Service);
-
-impl std::ops::Deref for Api {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Api {
-    fn deref_mut(&mut self) -> &mut Service {
-        &mut self.0
-    }
-}
+integration::service_api!(Api);
 
 impl Api {
     fn start() -> Api {

@@ -14,21 +14,8 @@ use integration::{
 use redis::Commands;
 use serde_json::{json, Value};
 
-/// A running service with helpers for the API.
-struct Api(Service);
-
-impl std::ops::Deref for Api {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Api {
-    fn deref_mut(&mut self) -> &mut Service {
-        &mut self.0
-    }
-}
+// A running service with helpers for the API.
+integration::service_api!(Api);
 
 impl Api {
     fn start() -> Api {

@@ -22,21 +22,8 @@ use sha2::Sha256;
 /// The signing key the tests configure (48 bytes).
 const SECRET: &str = "waiting-room-test-secret-0123456789abcdef-0123456";
 
-/// A service with a `queue_secret`, and helpers for the API.
-struct Api(Service);
-
-impl std::ops::Deref for Api {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Api {
-    fn deref_mut(&mut self) -> &mut Service {
-        &mut self.0
-    }
-}
+// A service with a `queue_secret`, and helpers for the API.
+integration::service_api!(Api);
 
 impl Api {
     fn start() -> Api {
