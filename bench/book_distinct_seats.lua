@@ -1,11 +1,6 @@
 -- wrk script: every request books a seat nobody asked for before.
 -- Seat ids are <prefix>-<thread>-<n>; pass a prefix unique to the run: -- <prefix>
-local threads = 0
-
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_id", threads)
-end
+dofile("bench/thread_ids.lua")
 
 function init(args)
   n = 0

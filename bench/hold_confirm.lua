@@ -1,12 +1,7 @@
 -- wrk script: hold two named seats, then confirm the hold with its token.
 -- Args: -- <event id> <first row number>. Each thread walks its own 250 rows
 -- of 100 seats (R<row>-1 …), so every hold names free seats.
-local threads = 0
-
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_id", threads)
-end
+dofile("bench/thread_ids.lua")
 
 function init(args)
   event = args[1]

@@ -2,12 +2,7 @@
 -- waiting room's access token. Args: -- <event id> <first row number>
 -- [access token]. Each thread walks its own 250 rows of 100 seats
 -- (R<row>-1 …), so every hold names free seats.
-local threads = 0
-
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_id", threads)
-end
+dofile("bench/thread_ids.lua")
 
 function init(args)
   path = "/api/events/" .. args[1] .. "/holds"

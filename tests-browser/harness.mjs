@@ -256,3 +256,22 @@ export function launchBrowser() {
     ],
   });
 }
+
+/** What each browser test file starts from: a Redis of its own, the
+ * component under real Spin on it, a browser, and one event. `start` fills
+ * the fields one by one, so `stop` (in `after`) also cleans up after a
+ * start that failed half-way. */
+export class Stage {
+  async start(event, name, rows, extra = {}) {
+    this.redis = await Redis.start();
+    this.host = await Spin.start(this.redis);
+    this.browser = await launchBrowser();
+    await this.host.createEvent(event, name, rows, extra);
+  }
+
+  async stop() {
+    await this.browser?.close();
+    await this.host?.stop();
+    await this.redis?.stop();
+  }
+}

@@ -7,28 +7,23 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Spin, Redis, launchBrowser, OUTPUT, ROOT } from './harness.mjs';
+import { Stage, OUTPUT, ROOT } from './harness.mjs';
 
 const EVENT = 'gala';
 const ROWS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].map((label) => ({ label, seats: 16 }));
 const REFRESH_MS = 8000; // the page polls every 3 s: two polls and some slack
 
+const stage = new Stage();
 let redis;
 let host;
 let browser;
 
 before(async () => {
-  redis = await Redis.start();
-  host = await Spin.start(redis);
-  browser = await launchBrowser();
-  await host.createEvent(EVENT, 'Gala night', ROWS);
+  await stage.start(EVENT, 'Gala night', ROWS);
+  ({ redis, host, browser } = stage);
 });
 
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-  await redis?.stop();
-});
+after(() => stage.stop());
 
 // ------------------------------------------------------------------ helpers
 

@@ -8,29 +8,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Spin, Redis, launchBrowser, OUTPUT } from './harness.mjs';
+import { Stage, OUTPUT } from './harness.mjs';
 
 const EVENT = 'onsale';
 const ROWS = ['A', 'B', 'C'].map((label) => ({ label, seats: 12 }));
 // Turns three seconds apart: the page's buyer, third in line, waits about six.
 const WAITING_ROOM = { admitPerMinute: 20, accessMinutes: 5 };
 
+const stage = new Stage();
 let redis;
 let host;
 let browser;
 
 before(async () => {
-  redis = await Redis.start();
-  host = await Spin.start(redis);
-  browser = await launchBrowser();
-  await host.createEvent(EVENT, 'Big onsale', ROWS, { waitingRoom: WAITING_ROOM });
+  await stage.start(EVENT, 'Big onsale', ROWS, { waitingRoom: WAITING_ROOM });
+  ({ redis, host, browser } = stage);
 });
 
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-  await redis?.stop();
-});
+after(() => stage.stop());
 
 test('a queued event shows the buyer their place, then opens the map when admitted', async () => {
   // Two buyers are in line already.
