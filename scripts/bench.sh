@@ -76,7 +76,9 @@ spin_pgids+=($!)
 # durability row: the same booking run with and without waiting for a
 # replica, side by side. (Every row runs with the replica attached.)
 REPLICA_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REPLICA_PORT" --save "" --appendonly no \
+# --dir: a replica's first sync writes the primary's RDB into its working
+# directory, which would otherwise leave dump.rdb in the project root.
+redis-server --bind 127.0.0.1 --port "$REPLICA_PORT" --save "" --appendonly no --dir "$WORK" \
   --replicaof 127.0.0.1 "$REDIS_PORT" >"$WORK/replica.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
