@@ -10,6 +10,7 @@ pub mod body;
 pub mod handlers;
 pub mod idempotency;
 pub mod ids;
+pub mod mounted_file;
 pub mod response;
 pub mod router;
 pub mod seat_map;

@@ -296,6 +296,35 @@ fn one_booking_costs_one_connection_one_set_and_one_eval() {
     }
 }
 
+/// The replica settings are checked when the store opens, before anything
+/// is written: a deployment with a bad `redis_replica_acks` or timeout
+/// books nothing and says what is wrong, without the Redis address.
+#[test]
+fn bad_replica_settings_are_refused_before_any_write() {
+    let redis = RedisServer::start();
+    for (acks, timeout) in [("many", "500"), ("1", "0"), ("17", "500"), ("1", "2000")] {
+        let spin = Spin::start_on(
+            &redis,
+            &[
+                ("SPIN_VARIABLE_REDIS_REPLICA_ACKS", acks),
+                ("SPIN_VARIABLE_REDIS_REPLICA_ACK_TIMEOUT_MS", timeout),
+            ],
+        );
+        let answer = post(&spin.url("/api/book/M1"));
+        assert_eq!(answer.status, 500, "acks {acks}, timeout {timeout}");
+        let problem = answer.json();
+        assert_eq!(problem["code"], "misconfigured");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("redis_replica_ack"), "{detail}");
+        assert!(!detail.contains("redis://"), "{detail}");
+        let keys: Vec<String> = redis.client().keys("*").unwrap();
+        assert!(
+            keys.is_empty(),
+            "acks {acks}, timeout {timeout}: wrote {keys:?}"
+        );
+    }
+}
+
 #[test]
 fn unknown_routes_and_methods_get_problem_answers() {
     let redis = RedisServer::start();

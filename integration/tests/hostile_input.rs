@@ -221,6 +221,51 @@ fn malformed_oversized_and_mistyped_bodies_get_clear_4xx() {
     assert_only_well_formed_keys(&redis);
 }
 
+/// Bodies nested as deep as serde_json goes (its limit is 128), where each
+/// route's parser would follow them, get a 4xx on every POST route: the
+/// component's small stack (`build.rs`) is enough for its deepest parse.
+#[test]
+fn bodies_nested_to_the_parsers_limit_get_4xx_on_every_route() {
+    let (redis, spin) = start_with_event();
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    // (POST /api/book/{seatId} reads no body.)
+    let routes = [
+        "/api/events",
+        "/api/events/gala/holds",
+        "/api/events/gala/holds/h1/confirm",
+        "/api/events/gala/bookings",
+        "/api/events/gala/queue",
+    ];
+    for depth in [126, 127, 128, 129] {
+        let arrays = "[".repeat(depth) + &"]".repeat(depth);
+        let objects = r#"{"a":"#.repeat(depth) + "1" + &"}".repeat(depth);
+        let bodies = [
+            arrays.clone(),
+            format!(r#"{{"seats":{arrays}}}"#),
+            format!(r#"{{"rows":{arrays}}}"#),
+            format!(r#"{{"bestAvailable":{objects}}}"#),
+            format!(r#"{{"id":"deep","name":"Deep","rows":[{{"label":{objects}}}]}}"#),
+        ];
+        for route in routes {
+            for body in &bodies {
+                let headers = [
+                    ("content-type", "application/json"),
+                    ("authorization", &auth),
+                ];
+                let a = call(&spin, "POST", route, &headers, body.as_bytes());
+                assert!(
+                    (400..500).contains(&a.status),
+                    "{route}, depth {depth}, {}: {} {}",
+                    &body[..body.len().min(40)],
+                    a.status,
+                    String::from_utf8_lossy(&a.body)
+                );
+            }
+        }
+    }
+    assert_only_well_formed_keys(&redis);
+}
+
 #[test]
 fn hostile_ids_and_headers_are_refused_before_redis() {
     let (redis, spin) = start_with_event();

@@ -12,7 +12,9 @@
 //!   `integration/spin-probe/`, since the product must never panic);
 //! - a response whose body was written and finished before the response was
 //!   set leaves Spin in one write, head and body together (`send_response.rs`
-//!   relies on it to spare clients a 40 ms delayed-ACK stall).
+//!   relies on it to spare clients a 40 ms delayed-ACK stall);
+//! - the manifest's `files` are mounted where a relative path from the
+//!   repository finds them (`mounted_file.rs` serves the page from them).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -269,4 +271,38 @@ fn a_small_answer_reaches_the_client_in_one_piece() {
         }
     }
     assert!(split.is_empty(), "answers split across reads: {split:?}");
+}
+
+/// `files` in `spin.toml`: Spin mounts the listed files into the component
+/// at the paths they have in the repository, and a relative path resolves
+/// from the mount root. `mounted_file.rs` relies on both to serve the page
+/// and the OpenAPI document, which are not built into the component.
+#[test]
+fn mounted_files_are_served_byte_for_byte() {
+    let redis = RedisServer::start();
+    let spin = Spin::start(&redis);
+    let repo = |path: &str| std::fs::read(integration::root().join(path)).unwrap();
+
+    let document = get(&spin.url("/api/openapi.json"));
+    assert_eq!(document.status, 200);
+    assert!(
+        document.body == repo("api/openapi.json"),
+        "the OpenAPI document differs"
+    );
+
+    let page = get(&spin.url("/"));
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8(page.body).unwrap();
+    for (name, file) in [
+        ("page.js", "src/page/page.js"),
+        ("page.css", "src/page/page.css"),
+    ] {
+        let start = html
+            .find(&format!("/assets/{name}?v="))
+            .unwrap_or_else(|| panic!("the page links {name}: {html}"));
+        let url = &html[start..start + html[start..].find('"').unwrap()];
+        let asset = get(&spin.url(url));
+        assert_eq!(asset.status, 200, "{url}");
+        assert!(asset.body == repo(file), "{url} differs from {file}");
+    }
 }

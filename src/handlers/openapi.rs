@@ -1,16 +1,19 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of the whole API,
-//! kept in the repository (`api/openapi.json`) as the source of truth.
+//! kept in the repository (`api/openapi.json`) as the source of truth and
+//! mounted into the component by `spin.toml` (see `mounted_file`).
 
 use spin_sdk::http::Response;
 
-/// The document, embedded at build time.
-pub const DOCUMENT: &str = include_str!("../../api/openapi.json");
+use super::respond;
+use crate::mounted_file;
 
 /// Serves the document.
 pub fn get() -> Response {
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(DOCUMENT)
-        .build()
+    respond(mounted_file::read(mounted_file::OPENAPI).map(|document| {
+        Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(document)
+            .build()
+    }))
 }

@@ -1,9 +1,10 @@
 //! The seat map page: `GET /` (a short landing page that asks for an event
 //! id) and `GET /events/{eventId}` (the live seat map) serve one HTML
 //! document; its script and style sheet come from `GET /assets/page.js` and
-//! `GET /assets/page.css`. All three files live in `src/page/` and are
-//! embedded at build time, so the page needs no second component, no build
-//! step and no Redis: it talks to the JSON API like any other client.
+//! `GET /assets/page.css`. All three files live in `src/page/`, which
+//! `spin.toml` mounts into the component (see `mounted_file`), so the page
+//! needs no second component, no build step and no Redis: it talks to the
+//! JSON API like any other client.
 //!
 //! The script and style sheet are separate files, not inline, so the
 //! Content-Security-Policy can forbid inline script altogether. Their URLs
@@ -13,14 +14,8 @@
 use spin_sdk::http::Response;
 
 use super::{event_id, respond};
-
-/// The page's HTML; `%PAGE_CSS%` and `%PAGE_JS%` are replaced by the
-/// versioned asset URLs.
-const HTML: &str = include_str!("../page/index.html");
-/// The page's style sheet.
-pub const CSS: &str = include_str!("../page/page.css");
-/// The page's script.
-pub const JS: &str = include_str!("../page/page.js");
+use crate::mounted_file::{self, PAGE_CSS, PAGE_HTML, PAGE_JS};
+use crate::response::Problem;
 
 /// Only same-origin script, style, images and API calls; no inline script,
 /// no plugins, no framing (so no clickjacking of the Confirm button).
@@ -34,34 +29,40 @@ const ASSET_CACHE: &str = "public, max-age=31536000, immutable";
 /// `GET /`: the landing page (the same document; its script sees no event
 /// id in the path and shows the event picker).
 pub fn landing() -> Response {
-    html()
+    respond(html())
 }
 
 /// `GET /events/{eventId}`: the seat map of one event. An id that breaks the
 /// id rules is refused here, before any script runs; whether the event
 /// exists is for the page to learn from the API (and say).
 pub fn event(raw_event: &str) -> Response {
-    respond(event_id(raw_event).map(|_| html()))
+    respond(event_id(raw_event).and_then(|_| html()))
 }
 
 /// `GET /assets/page.js`.
 pub fn script() -> Response {
-    asset("text/javascript; charset=utf-8", JS)
+    respond(asset("text/javascript; charset=utf-8", PAGE_JS))
 }
 
 /// `GET /assets/page.css`.
 pub fn stylesheet() -> Response {
-    asset("text/css; charset=utf-8", CSS)
+    respond(asset("text/css; charset=utf-8", PAGE_CSS))
 }
 
-/// The HTML document with its asset URLs filled in.
-pub fn document() -> String {
-    HTML.replace("%PAGE_CSS%", &asset_url("page.css", CSS))
-        .replace("%PAGE_JS%", &asset_url("page.js", JS))
+/// The HTML document with its asset URLs filled in: `%PAGE_CSS%` and
+/// `%PAGE_JS%` become the versioned asset URLs.
+pub fn document() -> Result<String, Problem> {
+    let html = mounted_file::read(PAGE_HTML)?;
+    let css = mounted_file::read(PAGE_CSS)?;
+    let js = mounted_file::read(PAGE_JS)?;
+    Ok(html
+        .replace("%PAGE_CSS%", &asset_url("page.css", &css))
+        .replace("%PAGE_JS%", &asset_url("page.js", &js)))
 }
 
-fn html() -> Response {
-    Response::builder()
+fn html() -> Result<Response, Problem> {
+    let document = document()?;
+    Ok(Response::builder()
         .status(200)
         .header("content-type", "text/html; charset=utf-8")
         .header("content-security-policy", CONTENT_SECURITY_POLICY)
@@ -69,18 +70,19 @@ fn html() -> Response {
         .header("referrer-policy", "no-referrer")
         // The document is tiny and names the current assets: always revalidate it.
         .header("cache-control", "no-cache")
-        .body(document())
-        .build()
+        .body(document)
+        .build())
 }
 
-fn asset(content_type: &str, body: &'static str) -> Response {
-    Response::builder()
+fn asset(content_type: &str, path: &str) -> Result<Response, Problem> {
+    let body = mounted_file::read(path)?;
+    Ok(Response::builder()
         .status(200)
         .header("content-type", content_type)
         .header("x-content-type-options", "nosniff")
         .header("cache-control", ASSET_CACHE)
         .body(body)
-        .build()
+        .build())
 }
 
 /// `/assets/<name>?v=<hash of content>`.
@@ -111,29 +113,35 @@ mod tests {
             .to_owned()
     }
 
+    fn read(path: &str) -> String {
+        mounted_file::read(path).unwrap()
+    }
+
     #[test]
     fn the_document_links_versioned_assets() {
-        let doc = document();
+        let doc = document().unwrap();
         assert!(
             !doc.contains("%PAGE_"),
             "a placeholder was left in the page"
         );
-        assert!(doc.contains(&asset_url("page.css", CSS)));
-        assert!(doc.contains(&asset_url("page.js", JS)));
+        assert!(doc.contains(&asset_url("page.css", &read(PAGE_CSS))));
+        let js = read(PAGE_JS);
+        assert!(doc.contains(&asset_url("page.js", &js)));
         // A change to the content changes the URL.
-        assert_ne!(asset_url("page.js", JS), asset_url("page.js", "x"));
+        assert_ne!(asset_url("page.js", &js), asset_url("page.js", "x"));
     }
 
     #[test]
     fn the_document_has_no_inline_script_or_style() {
         // The CSP forbids them, so any would silently not run.
-        let doc = document().to_ascii_lowercase();
+        let doc = document().unwrap().to_ascii_lowercase();
+        let js = read(PAGE_JS);
         assert_eq!(doc.matches("<script").count(), 1);
         assert!(doc.contains("<script src=\"/assets/page.js?v="));
         assert!(!doc.contains("<style"));
         assert!(!doc.contains(" style="));
         assert!(!doc.contains(" onclick=") && !doc.contains(" onload="));
-        assert!(!JS.contains("eval(") && !JS.contains("innerHTML"));
+        assert!(!js.contains("eval(") && !js.contains("innerHTML"));
     }
 
     #[test]

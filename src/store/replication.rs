@@ -10,13 +10,12 @@
 //! acknowledged. Reads and refusals write nothing and wait for nothing.
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
-use spin_sdk::variables;
 
 use super::{unexpected, Store, StoreError};
 
-/// Spin variable: how many replicas must acknowledge a state change.
+/// Application variable: how many replicas must acknowledge a state change.
 pub const REPLICA_ACKS_VARIABLE: &str = "redis_replica_acks";
-/// Spin variable: how long to wait for them, in milliseconds.
+/// Application variable: how long to wait for them, in milliseconds.
 pub const ACK_TIMEOUT_VARIABLE: &str = "redis_replica_ack_timeout_ms";
 /// The longest wait accepted: every answer must come within 2 s, even
 /// during a failover (DESIGN.md, invariant 6).
@@ -32,23 +31,17 @@ pub struct ReplicaAcks {
 }
 
 impl ReplicaAcks {
-    /// Reads the two Spin variables. The timeout is read only when acks
-    /// are wanted, so a single-Redis deployment pays one variable lookup.
-    pub fn from_variables() -> Result<ReplicaAcks, StoreError> {
-        let read = |name: &str| {
-            variables::get(name).map_err(|e| {
-                StoreError::Misconfigured(format!("cannot read the {name} variable: {e}"))
-            })
-        };
-        let replicas = read(REPLICA_ACKS_VARIABLE)?;
+    /// Reads the two settings as `spin.toml` passes them on (see
+    /// [`super::CONNECTION_VARIABLE`]). The timeout matters only when acks
+    /// are wanted, so a single-Redis deployment never needs a valid one.
+    pub fn from_settings(replicas: &str, timeout_ms: &str) -> Result<ReplicaAcks, String> {
         if replicas.trim() == "0" {
             return Ok(ReplicaAcks {
                 replicas: 0,
                 timeout_ms: 1,
             });
         }
-        ReplicaAcks::parse(&replicas, &read(ACK_TIMEOUT_VARIABLE)?)
-            .map_err(StoreError::Misconfigured)
+        ReplicaAcks::parse(replicas, timeout_ms)
     }
 
     /// Parses the variables' values: a replica count of 0 to 16, and a
@@ -80,7 +73,7 @@ impl Store {
     /// acknowledgements are configured, `WAIT`s for them, and fails with
     /// [`StoreError::NotReplicated`] if too few replicas have the change.
     pub fn ensure_replicated(&self) -> Result<(), StoreError> {
-        let acks = ReplicaAcks::from_variables()?;
+        let acks = self.acks;
         if acks.replicas == 0 {
             return Ok(());
         }
@@ -105,6 +98,20 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_acks_the_timeout_is_not_read() {
+        assert_eq!(
+            ReplicaAcks::from_settings("0", "").map(|a| a.replicas),
+            Ok(0)
+        );
+        assert_eq!(
+            ReplicaAcks::from_settings(" 0 ", "x").map(|a| a.replicas),
+            Ok(0)
+        );
+        assert!(ReplicaAcks::from_settings("1", "").is_err());
+        assert!(ReplicaAcks::from_settings("two", "500").is_err());
+    }
 
     #[test]
     fn replica_counts_and_timeouts_are_bounded() {
