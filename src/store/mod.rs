@@ -14,6 +14,7 @@ pub mod replication;
 pub mod scripts;
 pub mod seat_lock;
 pub mod seat_map;
+pub mod sha1;
 
 use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
 use spin_sdk::variables;
