@@ -90,7 +90,7 @@ impl Store {
             return Ok(refusal);
         }
         let reply = self.run_answer_script(
-            scripts::BOOK_SEAT,
+            &scripts::BOOK_SEAT,
             event,
             answer,
             vec![
