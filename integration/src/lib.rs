@@ -299,9 +299,10 @@ impl RedisCounters {
     }
 }
 
-/// A TCP proxy in front of Redis that can stall a client's next `EVAL` for
-/// a while, as a slow network or an overloaded Redis would: the way to make
-/// a booking's commit arrive after its lock expired.
+/// A TCP proxy in front of Redis that can stall a client's next script call
+/// (`EVALSHA` or `EVAL`) for a while, as a slow network or an overloaded
+/// Redis would: the way to make a booking's commit arrive after its lock
+/// expired.
 pub struct StallProxy {
     /// The loopback port clients connect to.
     pub port: u16,
@@ -330,14 +331,15 @@ impl StallProxy {
         StallProxy { port, stall }
     }
 
-    /// The next `EVAL` any client sends waits `delay` before Redis sees it.
+    /// The next script call (`EVALSHA` or `EVAL`) any client sends waits
+    /// `delay` before Redis sees it.
     pub fn stall_next_eval(&self, delay: Duration) {
         *self.stall.lock().unwrap() = Some(delay);
     }
 }
 
 /// Copies bytes from `from` to `to`; with `stall`, holds back the first
-/// chunk containing an `EVAL` for the armed delay.
+/// chunk containing `EVAL` (so `EVALSHA` too) for the armed delay.
 fn pump(mut from: TcpStream, mut to: TcpStream, stall: Option<Arc<Mutex<Option<Duration>>>>) {
     let mut buf = [0u8; 16 * 1024];
     loop {
@@ -371,6 +373,8 @@ pub struct MonitorLine {
     pub source: String,
     /// The command name, upper-cased.
     pub command: String,
+    /// Its arguments after the name, byte for byte (e.g. a script's text).
+    pub args: Vec<Vec<u8>>,
 }
 
 impl MonitorLine {
@@ -379,13 +383,55 @@ impl MonitorLine {
         let (_, rest) = line.split_once('[')?;
         let (bracket, rest) = rest.split_once(']')?;
         let source = bracket.split_whitespace().nth(1)?.to_owned();
-        let command = rest.split('"').nth(1)?.to_ascii_uppercase();
-        Some(MonitorLine { source, command })
+        let mut args = monitor_args(rest)?.into_iter();
+        let command = String::from_utf8(args.next()?).ok()?.to_ascii_uppercase();
+        Some(MonitorLine {
+            source,
+            command,
+            args: args.collect(),
+        })
     }
 
     /// Whether a script ran it inside Redis.
     pub fn in_script(&self) -> bool {
         self.source == "lua"
+    }
+}
+
+/// The words of a `MONITOR` line after its `[db client]`, as Redis writes
+/// them (`sdscatrepr`): each in double quotes, separated by spaces, with
+/// `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b` and `\xHH` escapes.
+fn monitor_args(text: &str) -> Option<Vec<Vec<u8>>> {
+    let mut bytes = text.bytes();
+    let mut args = Vec::new();
+    loop {
+        match bytes.next() {
+            None => return Some(args),
+            Some(b' ') => continue,
+            Some(b'"') => {}
+            Some(_) => return None,
+        }
+        let mut arg = Vec::new();
+        loop {
+            let byte = match bytes.next()? {
+                b'"' => break,
+                b'\\' => match bytes.next()? {
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'a' => 0x07,
+                    b'b' => 0x08,
+                    b'x' => {
+                        let hex = [bytes.next()?, bytes.next()?];
+                        u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?
+                    }
+                    other => other,
+                },
+                other => other,
+            };
+            arg.push(byte);
+        }
+        args.push(arg);
     }
 }
 
@@ -793,5 +839,31 @@ pub fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) 
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitor_lines_are_read_with_their_arguments_unescaped() {
+        let line = MonitorLine::parse(
+            r#"1700000000.123456 [0 127.0.0.1:5000] "evalsha" "ab12" "1" "a \"q\" \\ b\nc\td\x00\xe9""#,
+        )
+        .unwrap();
+        assert_eq!(line.source, "127.0.0.1:5000");
+        assert_eq!(line.command, "EVALSHA");
+        assert_eq!(
+            line.args,
+            [
+                b"ab12".to_vec(),
+                b"1".to_vec(),
+                b"a \"q\" \\ b\nc\td\x00\xe9".to_vec()
+            ]
+        );
+        let script = MonitorLine::parse(r#"1700000000.1 [0 lua] "SET" "k" "v""#).unwrap();
+        assert!(script.in_script());
+        assert_eq!(MonitorLine::parse("1700000000.1 [0 lua] SET"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! The event reads as a cache sees them, on real Spin and a real Redis:
 //! a strong ETag that changes with every change to what they show (holds
 //! expiring included) and never otherwise, `If-None-Match` answered with a
-//! bodiless 304 in one `EVAL`, `Cache-Control` on answers and `no-store` on
+//! bodiless 304 in one `EVALSHA`, `Cache-Control` on answers and `no-store` on
 //! errors; and Debian's nginx in front, absorbing a thousand polls a second
 //! while a booking still shows up once its `max-age` is over.
 
@@ -319,9 +319,10 @@ fn expiring_holds_move_the_etag() {
 }
 
 /// A 304 costs what the full read costs in round trips: one connection,
-/// one EVAL; and it reads no map (no HMGET of the rows, no hold lists).
+/// one EVALSHA (the full read before it had Redis cache the script); and it
+/// reads no map (no HMGET of the rows, no hold lists).
 #[test]
-fn a_304_is_one_eval_that_reads_no_map() {
+fn a_304_is_one_evalsha_that_reads_no_map() {
     let api = Api::start();
     let (etag, _) = api.read(SEATS);
     let monitor = RedisMonitor::start(&api.redis);
@@ -334,7 +335,11 @@ fn a_304_is_one_eval_that_reads_no_map() {
         let (answer, cost) = monitor.cost_of(&api.redis, || api.read_if_none_match(path, &current));
         assert_eq!(answer.status, 304);
         assert_eq!(cost.connections, 1, "{path}: {cost:?}");
-        assert_eq!(cost.sent, [["EVAL"]], "{path}: one round trip after open");
+        assert_eq!(
+            cost.sent,
+            [["EVALSHA"]],
+            "{path}: one round trip after open"
+        );
         assert!(
             cost.in_scripts.iter().all(|c| c != "ZRANGEBYSCORE"),
             "{path}: the 304 lists no holds: {:?}",
@@ -395,7 +400,7 @@ fn a_caching_proxy_absorbs_polls_and_still_shows_a_booking_after_max_age() {
         .collect();
     let elapsed = began.elapsed();
     let (calls, _) = RedisCounters::read(&mut counters).since(&before);
-    let evals = calls.get("eval").copied().unwrap_or(0);
+    let evals = calls.get("evalsha").copied().unwrap_or(0);
     let full_maps = calls.get("zrangebyscore").copied().unwrap_or(0);
     let mut statuses = std::collections::BTreeMap::new();
     for (status, cache) in &answers {
@@ -404,7 +409,7 @@ fn a_caching_proxy_absorbs_polls_and_still_shows_a_booking_after_max_age() {
             .or_insert(0) += 1;
     }
     println!(
-        "{} polls through nginx in {elapsed:?}: {evals} seat-map EVALs reached Redis \
+        "{} polls through nginx in {elapsed:?}: {evals} seat-map EVALSHAs reached Redis \
          ({full_maps} row hold lists read); answers {statuses:?}",
         answers.len()
     );
@@ -415,7 +420,7 @@ fn a_caching_proxy_absorbs_polls_and_still_shows_a_booking_after_max_age() {
     let allowed = elapsed.as_secs() + 3;
     assert!(
         evals <= allowed,
-        "{evals} EVALs for {} polls in {elapsed:?} (allowed {allowed})",
+        "{evals} EVALSHAs for {} polls in {elapsed:?} (allowed {allowed})",
         answers.len()
     );
     assert!(
@@ -439,7 +444,11 @@ fn a_caching_proxy_absorbs_polls_and_still_shows_a_booking_after_max_age() {
         stale.header("x-cache-status").unwrap_or("-"),
         refreshed.header("x-cache-status").unwrap_or("-")
     );
-    assert_eq!(calls.get("eval"), Some(&1), "one revalidation: {calls:?}");
+    assert_eq!(
+        calls.get("evalsha"),
+        Some(&1),
+        "one revalidation: {calls:?}"
+    );
     assert!(calls.contains_key("zcount"), "the 304 path: {calls:?}");
     assert!(
         !calls.contains_key("zrangebyscore"),

@@ -1,6 +1,7 @@
 //! Faults with real processes: Redis killed under load and restarted, a
 //! commit stalled past its lock's TTL, Redis behind a password, a restart
-//! with append-only persistence, and Spin under 10x its concurrency.
+//! with append-only persistence, Redis's script cache flushed, and Spin
+//! under 10x its concurrency.
 //! The promise checked each time: answers keep coming (503 with Retry-After
 //! during an outage), no booking is lost and no seat is sold twice.
 
@@ -10,9 +11,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration::{
-    client, output_dir, post, send_with, wait_until, Answer, RedisServer, Spin, StallProxy,
+    client, output_dir, post, send_with, wait_until, Answer, RedisMonitor, RedisServer, Service,
+    Spin, StallProxy,
 };
 use redis::Commands;
+use serde_json::json;
 
 /// A Redis that writes every command to its append-only file before
 /// answering, in a fresh directory of its own.
@@ -169,6 +172,68 @@ fn a_commit_stalled_past_its_lock_ttl_is_fenced_off() {
     );
     let marker: String = r.get("lock:seat:{default}:F1").unwrap();
     assert_eq!(marker, format!("booked:{fast_id}"));
+}
+
+/// Redis empties its script cache on a restart, on a failover to a replica
+/// and on `SCRIPT FLUSH`. The component runs scripts by SHA-1 (`EVALSHA`)
+/// and, when Redis answers that it does not have one, sends its text with
+/// `EVAL` on the same connection, once; that caches it again. So after a
+/// flush a seed booking and a hold and its confirm succeed, the first call
+/// of each script costing one `EVAL` more, and the next none.
+#[test]
+fn after_script_flush_each_script_is_sent_once_and_then_run_by_sha1() {
+    let api = Service::start();
+    api.create_event("gig", &[("A", 10)]);
+    let hold = |seats: &[&str]| {
+        let body = json!({ "seats": seats });
+        api.send("POST", "/api/events/gig/holds", &[], Some(&body))
+    };
+    let confirm = |held: &Answer| {
+        let held = held.json();
+        let path = format!(
+            "/api/events/gig/holds/{}/confirm",
+            held["holdId"].as_str().unwrap()
+        );
+        api.call("POST", &path, held["holdToken"].as_str(), None)
+    };
+    // Before the flush, the scripts are cached.
+    assert_eq!(api.call("POST", "/api/book/F0", None, None).status, 201);
+    assert_eq!(confirm(&hold(&["A-1"])).status, 201);
+
+    let mut r = api.redis.client();
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut r).unwrap();
+    let monitor = RedisMonitor::start(&api.redis);
+    let rounds = [
+        (
+            "after the flush",
+            &["EVALSHA", "EVAL"][..],
+            "F1",
+            ["A-2", "A-3"],
+        ),
+        ("cached again", &["EVALSHA"][..], "F2", ["A-4", "A-5"]),
+    ];
+    for (round, script, seat, seats) in rounds {
+        let (booked, cost) = monitor.cost_of(&api.redis, || {
+            api.call("POST", &format!("/api/book/{seat}"), None, None)
+        });
+        assert_eq!(booked.status, 201, "{round}");
+        assert_eq!(cost.connections, 1, "{round}: {cost:?}");
+        let set_then_script: Vec<&str> = ["SET"].iter().chain(script).copied().collect();
+        assert_eq!(cost.sent, [set_then_script], "{round}: seed booking");
+
+        let (held, cost) = monitor.cost_of(&api.redis, || hold(&seats));
+        assert_eq!(held.status, 201, "{round}");
+        assert_eq!(cost.connections, 1, "{round}: {cost:?}");
+        assert_eq!(cost.sent, [script], "{round}: hold");
+        let (confirmed, cost) = monitor.cost_of(&api.redis, || confirm(&held));
+        assert_eq!(confirmed.status, 201, "{round}");
+        assert_eq!(cost.connections, 1, "{round}: {cost:?}");
+        assert_eq!(cost.sent, [script], "{round}: confirm");
+    }
+    let booked: Vec<String> = r.smembers("bookings:{gig}").unwrap();
+    assert_eq!(booked.len(), 3, "A-1, A-2 and A-3, A-4 and A-5: {booked:?}");
+    let seed: Vec<String> = r.smembers("bookings:{default}").unwrap();
+    assert_eq!(seed.len(), 3, "F0, F1, F2: {seed:?}");
 }
 
 #[test]

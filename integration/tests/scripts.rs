@@ -1,8 +1,13 @@
 //! The Lua scripts, driven directly against a real redis-server: the fencing
-//! check is what keeps a caller whose lock expired from writing.
+//! check is what keeps a caller whose lock expired from writing. And the
+//! scripts as the component sends them: each one's compile-time SHA-1 is
+//! the one Redis gives its text.
 
-use integration::{eval_event_script, event_script, RedisServer};
+use std::collections::BTreeSet;
+
+use integration::{eval_event_script, event_script, root, RedisMonitor, RedisServer, Service};
 use redis::Commands;
+use serde_json::json;
 
 const EVENT: &str = "event:{gala}";
 const LOCK: &str = "lock:seat:{gala}:A-1";
@@ -318,4 +323,136 @@ fn queue_turns_follow_arrival_order_at_the_rate() {
     );
     let _: () = r.del(EVENT).unwrap();
     assert_eq!(run(&mut r, "join_queue.lua", &["t6", "h"]), ["no_event"]);
+}
+
+/// A waiting-room signing key, so that the queue scripts run too.
+const QUEUE_SECRET: &str = "scripts-test-queue-secret-0123456789abcdef";
+
+/// Every operation of the API that runs a script, once each, on `api`,
+/// asserting its success answer.
+fn run_every_script(api: &Service) {
+    let expect = |answer: integration::Answer, status: u16| {
+        assert_eq!(
+            answer.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer
+    };
+    let post = |path: &str, body: serde_json::Value| {
+        expect(api.send("POST", path, &[], Some(&body)), 201).json()
+    };
+    let with_token = |method: &str, path: &str, token: &serde_json::Value, status| {
+        expect(api.call(method, path, token.as_str(), None), status)
+    };
+    api.create_event("gig", &[("A", 10)]); // create_event
+    expect(api.call("GET", "/api/events", None, None), 200); // list_events
+    expect(api.call("GET", "/api/events/gig/seats", None, None), 200); // seat_map
+
+    let held = post("/api/events/gig/holds", json!({ "seats": ["A-1"] })); // hold_seats
+    let confirm = format!(
+        "/api/events/gig/holds/{}/confirm",
+        held["holdId"].as_str().unwrap()
+    );
+    with_token("POST", &confirm, &held["holdToken"], 201); // confirm_hold
+    let best = post(
+        "/api/events/gig/holds",
+        json!({ "bestAvailable": { "count": 2 } }),
+    ); // hold_best
+    let release = format!("/api/events/gig/holds/{}", best["holdId"].as_str().unwrap());
+    with_token("DELETE", &release, &best["holdToken"], 204); // release_hold
+    let booked = post("/api/events/gig/bookings", json!({ "seats": ["A-9"] })); // book_seats
+    let cancel = format!(
+        "/api/events/gig/bookings/{}",
+        booked["bookingId"].as_str().unwrap()
+    );
+    with_token("DELETE", &cancel, &booked["bookingToken"], 204); // cancel_booking
+
+    // book_seat, then replay_answer: a retry of a booking whose seat is sold.
+    let key = [("idempotency-key", "scripts-test-retry")];
+    expect(api.send("POST", "/api/book/1", &key, None), 201);
+    let replayed = api.send("POST", "/api/book/1", &key, None);
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+
+    let room = json!({ "id": "onsale", "name": "On sale", "rows": [{ "label": "A", "seats": 2 }],
+        "waitingRoom": { "admitPerMinute": 600, "accessMinutes": 5 } });
+    let admin = Some(integration::ADMIN_TOKEN);
+    expect(api.call("POST", "/api/events", admin, Some(&room)), 201);
+    let ticket = post("/api/events/onsale/queue", json!(null)); // join_queue
+    let poll = format!(
+        "/api/events/onsale/queue/{}",
+        ticket["ticketId"].as_str().unwrap()
+    );
+    with_token("GET", &poll, &ticket["ticketToken"], 200); // queue_status
+}
+
+/// The names of the scripts the component runs: the files of
+/// `src/store/scripts/` (the pieces in `lib/` are parts of them).
+fn script_files() -> Vec<String> {
+    let dir = root().join("src/store/scripts");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".lua"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The component runs each script by the SHA-1 it computed at compile time
+/// (`EVALSHA`), and only when Redis lacks the script sends its text (`EVAL`),
+/// which is the case for each script's first call on a fresh Redis. For
+/// every script, the SHA-1 it sent must be the one `SCRIPT LOAD` gives the
+/// text it sent: else Redis would never find the script by it.
+#[test]
+fn each_script_is_run_by_the_sha1_redis_gives_its_text() {
+    let api = Service::start_with(&[("SPIN_VARIABLE_QUEUE_SECRET", QUEUE_SECRET)]);
+    let monitor = RedisMonitor::start(&api.redis);
+    run_every_script(&api);
+    let lines = monitor.take_lines();
+
+    let mut r = api.redis.client();
+    let mut sent = BTreeSet::new();
+    for (at, eval) in lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.command == "EVAL")
+    {
+        // The EVALSHA that Redis refused, just before on that connection.
+        let evalsha = lines[..at]
+            .iter()
+            .rev()
+            .find(|l| l.source == eval.source)
+            .filter(|l| l.command == "EVALSHA")
+            .unwrap_or_else(|| panic!("an EVAL without an EVALSHA before it: {lines:?}"));
+        let sha1 = String::from_utf8(evalsha.args[0].clone()).unwrap();
+        assert_eq!(
+            evalsha.args[1..],
+            eval.args[1..],
+            "the same keys and arguments"
+        );
+        let text = &eval.args[0];
+        let loaded: String = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(text)
+            .query(&mut r)
+            .unwrap();
+        assert_eq!(
+            loaded,
+            sha1,
+            "the SHA-1 sent for\n{}",
+            String::from_utf8_lossy(text)
+        );
+        sent.insert(sha1);
+    }
+    assert_eq!(
+        sent.len(),
+        script_files().len(),
+        "one script sent for each of {:?}",
+        script_files()
+    );
+    // Each script was sent once: the EVAL cached it for every later call.
+    let evals = lines.iter().filter(|l| l.command == "EVAL").count();
+    assert_eq!(evals, sent.len());
 }

@@ -6,7 +6,10 @@
 //!   (`error::invalid-address`) with Spin's warning in its log;
 //! - a request header that is not UTF-8 is answered 500 by Spin before any
 //!   component runs;
-//! - a Redis error reply reaches the component as `error::other(message)`;
+//! - a Redis error reply reaches the component as `error::other(message)`,
+//!   and for `EVALSHA` of a script Redis has not cached, that message is
+//!   redis-rs's `... - NoScriptError: ...`, not Redis's `NOSCRIPT ...`
+//!   (`store/eval.rs` falls back to `EVAL` on it);
 //! - a component that panics gets its request answered 500, and the next
 //!   request is served (checked with the test-only probe component in
 //!   `integration/spin-probe/`, since the product must never panic);
@@ -21,7 +24,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use integration::{
-    get, post, raw_request, send_with, wait_until, Answer, RedisCounters, RedisServer, Spin,
+    get, post, raw_request, send_with, wait_until, Answer, RedisCounters, RedisMonitor,
+    RedisServer, Spin,
 };
 use redis::Commands;
 
@@ -34,6 +38,15 @@ const SPIN_DISALLOWED_WARNING: &str =
 const SPIN_REQUEST_ERROR: &str = "Error processing request: ";
 /// Redis's error reply to a write over `maxmemory` (`OOM ...`).
 const REDIS_OOM_MESSAGE: &str = "command not allowed when used memory > 'maxmemory'";
+
+/// Redis's error reply to `EVALSHA` of a script it has not cached
+/// (`NOSCRIPT No matching script. Please use EVAL.`), as Spin 4.0.2 hands it
+/// over in `error::other`: its Redis client's (redis-rs) wording, in which
+/// Redis's code `NOSCRIPT` became the kind `NoScriptError`.
+const REDIS_NOSCRIPT_MESSAGE: &str =
+    "An error was signalled by the server - NoScriptError: No matching script. Please use EVAL.";
+/// The component's log line when it falls back to `EVAL` (`store/eval.rs`).
+const SCRIPT_CACHE_MISS: &str = "redis script cache miss, sending the script: ";
 
 /// Waits until `spin`'s log contains `text`, then returns the log.
 fn log_with(spin: &Spin, text: &str) -> String {
@@ -168,6 +181,47 @@ fn a_redis_error_reply_reaches_the_component_as_other_with_its_message() {
         .query(&mut r)
         .unwrap();
     assert_eq!(post(&spin.url("/api/book/E1")).status, 201);
+}
+
+/// What `store/eval.rs` relies on: Redis's `NOSCRIPT` reply to `EVALSHA`
+/// reaches the component as `error::other` with a message whose kind,
+/// `NoScriptError`, comes first after the fixed prefix, so the component
+/// can tell it from every other error and send the script's text with
+/// `EVAL`, on the same connection.
+#[test]
+fn a_noscript_reply_reaches_the_component_as_other_with_its_kind_first() {
+    // A fresh Redis has no script cached.
+    let redis = RedisServer::start();
+    let spin = Spin::start(&redis);
+    let monitor = RedisMonitor::start(&redis);
+
+    assert_eq!(post(&spin.url("/api/book/N1")).status, 201);
+    let lines = monitor.take_lines();
+    let scripts: Vec<_> = lines
+        .iter()
+        .filter(|l| l.command.starts_with("EVAL"))
+        .collect();
+    assert_eq!(scripts.len(), 2, "{lines:?}");
+    assert_eq!(
+        (scripts[0].command.as_str(), scripts[1].command.as_str()),
+        ("EVALSHA", "EVAL")
+    );
+    assert_eq!(scripts[0].source, scripts[1].source, "one connection");
+    wait_until(Duration::from_secs(5), "the component's log line", || {
+        spin.component_stderr().contains(SCRIPT_CACHE_MISS)
+    });
+    let line = spin
+        .component_stderr()
+        .lines()
+        .find(|l| l.contains(SCRIPT_CACHE_MISS))
+        .map(str::to_owned)
+        .unwrap();
+    assert_eq!(line, format!("{SCRIPT_CACHE_MISS}{REDIS_NOSCRIPT_MESSAGE}"));
+
+    // The EVAL cached the script: the next booking sends EVALSHA alone.
+    assert_eq!(post(&spin.url("/api/book/N2")).status, 201);
+    let commands: Vec<String> = monitor.take();
+    assert_eq!(commands, ["SET", "EVALSHA"]);
 }
 
 #[test]

@@ -36,7 +36,7 @@ impl Store {
         access_ticket: &str,
     ) -> Result<ScriptReply, StoreError> {
         self.run_answer_script(
-            scripts::BOOK_SEATS,
+            &scripts::BOOK_SEATS,
             event,
             answer,
             vec![
@@ -89,7 +89,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<String, StoreError> {
         let reply = self.run_script(
-            scripts::CANCEL_BOOKING,
+            &scripts::CANCEL_BOOKING,
             event,
             vec![arg(booking_id), arg(token_hash)],
         )?;

@@ -114,10 +114,9 @@ impl Store {
             Some(c) => (c.created_at_ms.to_string(), c.event.to_string()),
             None => (String::new(), String::new()),
         };
-        let reply = self.execute(
-            "EVAL",
-            &[
-                arg(scripts::LIST_EVENTS),
+        let reply = self.eval(
+            &scripts::LIST_EVENTS,
+            vec![
                 RedisParameter::Int64(1),
                 arg(keys::EVENT_INDEX),
                 arg(limit.to_string()),

@@ -25,7 +25,7 @@ impl Store {
             )
         });
         self.run_answer_script(
-            scripts::CREATE_EVENT,
+            &scripts::CREATE_EVENT,
             event,
             answer,
             vec![

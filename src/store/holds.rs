@@ -61,7 +61,7 @@ impl Store {
             }
         };
         args.push(arg(hold.access_ticket));
-        self.run_answer_script(script, event, answer, args)
+        self.run_answer_script(&script, event, answer, args)
     }
 
     /// Confirms hold `hold_id` into booking `booking_id`.
@@ -75,7 +75,7 @@ impl Store {
         booking_token_hash: &str,
     ) -> Result<ScriptReply, StoreError> {
         self.run_answer_script(
-            scripts::CONFIRM_HOLD,
+            &scripts::CONFIRM_HOLD,
             event,
             answer,
             vec![
@@ -95,7 +95,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<String, StoreError> {
         let reply = self.run_script(
-            scripts::RELEASE_HOLD,
+            &scripts::RELEASE_HOLD,
             event,
             vec![arg(hold_id), arg(token_hash)],
         )?;

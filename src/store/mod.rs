@@ -5,6 +5,7 @@
 //! is stateless), so a request that needs Redis opens exactly one connection.
 
 pub mod bookings;
+pub mod eval;
 pub mod event_list;
 pub mod events;
 pub mod holds;
@@ -14,6 +15,7 @@ pub mod replication;
 pub mod scripts;
 pub mod seat_lock;
 pub mod seat_map;
+pub mod sha1;
 
 use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
 use spin_sdk::variables;
@@ -22,6 +24,7 @@ use crate::idempotency::Idempotency;
 use crate::ids::EventId;
 use crate::response::Problem;
 use replication::ReplicaAcks;
+use scripts::Script;
 
 /// The component variable the store reads. `spin.toml` composes it from the
 /// application variables `redis_address`, `redis_replica_acks` and
@@ -115,7 +118,8 @@ impl Store {
         }
     }
 
-    /// Runs one command; every store operation goes through here.
+    /// Runs one command; every store operation goes through here, but for
+    /// scripts, which go through [`Store::eval`].
     fn execute(
         &self,
         command: &str,
@@ -212,7 +216,7 @@ impl Store {
     /// `ARGV[1..5]` the answer arguments, then `args`.
     pub fn run_answer_script(
         &self,
-        script: &str,
+        script: &Script,
         event: &EventId,
         answer: &AnswerArgs,
         args: Vec<RedisParameter>,
@@ -222,7 +226,6 @@ impl Store {
             None => (String::new(), String::new()),
         };
         let mut params = vec![
-            arg(script),
             RedisParameter::Int64(1),
             arg(keys::event(event)),
             arg(key_hash),
@@ -232,8 +235,8 @@ impl Store {
             arg(answer.body.clone()),
         ];
         params.extend(args);
-        let reply = self.execute("EVAL", &params)?;
-        let reply = ScriptReply::parse(&reply).ok_or_else(|| unexpected("EVAL", &reply))?;
+        let reply = self.eval(script, params)?;
+        let reply = ScriptReply::parse(&reply).ok_or_else(|| unexpected("EVALSHA", &reply))?;
         if matches!(reply, ScriptReply::Done(_) | ScriptReply::Replay { .. }) {
             self.ensure_replicated()?;
         }
@@ -244,27 +247,19 @@ impl Store {
     /// (`ARGV[1..5]`) are empty, then come `args`.
     pub fn run_script(
         &self,
-        script: &str,
+        script: &Script,
         event: &EventId,
         args: Vec<RedisParameter>,
     ) -> Result<Vec<String>, StoreError> {
-        let mut params = vec![
-            arg(script),
-            RedisParameter::Int64(1),
-            arg(keys::event(event)),
-        ];
+        let mut params = vec![RedisParameter::Int64(1), arg(keys::event(event))];
         params.extend(std::iter::repeat_with(|| arg("")).take(5));
         params.extend(args);
-        Ok(self
-            .execute("EVAL", &params)?
-            .into_iter()
-            .map(text)
-            .collect())
+        Ok(self.eval(script, params)?.into_iter().map(text).collect())
     }
 
     /// The stored answer for an idempotency key, when an operation found
     /// its seat taken and wants to know whether this very request took it.
-    /// One `EVAL` of `replay_answer.lua`, which marks a replay with a write
+    /// One run of `replay_answer.lua`, which marks a replay with a write
     /// so that the `WAIT` after it vouches for the answer.
     pub fn stored_answer(
         &self,
@@ -272,10 +267,9 @@ impl Store {
         idempotency: &Idempotency,
     ) -> Result<Option<ScriptReply>, StoreError> {
         let key = keys::idempotency(event, &idempotency.key_hash());
-        let reply = self.execute(
-            "EVAL",
-            &[
-                arg(scripts::REPLAY_ANSWER),
+        let reply = self.eval(
+            &scripts::REPLAY_ANSWER,
+            vec![
                 RedisParameter::Int64(1),
                 arg(key),
                 arg(idempotency.fingerprint()),

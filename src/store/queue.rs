@@ -146,7 +146,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<ScriptReply, StoreError> {
         self.run_answer_script(
-            scripts::JOIN_QUEUE,
+            &scripts::JOIN_QUEUE,
             event,
             answer,
             vec![arg(ticket_id), arg(token_hash)],
@@ -162,7 +162,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<TicketLookup, StoreError> {
         let reply = self.run_script(
-            scripts::QUEUE_STATUS,
+            &scripts::QUEUE_STATUS,
             event,
             vec![arg(ticket_id), arg(token_hash)],
         )?;

@@ -3,7 +3,8 @@
 //! marker.
 //!
 //! Round trips after `open`: one `SET` and, only for the caller that got
-//! the lock, one `EVAL`. A seat already sold answers from the `SET` alone,
+//! the lock, one `EVALSHA` (and an `EVAL` after it when Redis has lost its
+//! script cache, see `eval.rs`). A seat already sold answers from the `SET` alone,
 //! because `SET ... NX GET` returns the marker that blocked it (plus one
 //! read of the stored answer when the request carries an Idempotency-Key,
 //! in case it was this very request that sold it).
@@ -90,7 +91,7 @@ impl Store {
             return Ok(refusal);
         }
         let reply = self.run_answer_script(
-            scripts::BOOK_SEAT,
+            &scripts::BOOK_SEAT,
             event,
             answer,
             vec![

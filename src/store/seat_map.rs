@@ -121,7 +121,7 @@ impl Store {
         known: &[String],
     ) -> Result<Option<MapRead>, StoreError> {
         let args = known.iter().map(|v| arg(v.as_str())).collect();
-        let reply = self.run_script(scripts::SEAT_MAP, event, args)?;
+        let reply = self.run_script(&scripts::SEAT_MAP, event, args)?;
         Ok(match reply.first().map(String::as_str) {
             Some("not_modified") => reply.into_iter().nth(1).map(MapRead::NotModified),
             _ => EventMap::parse(reply).map(MapRead::Current),
