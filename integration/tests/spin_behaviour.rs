@@ -58,6 +58,19 @@ fn log_with(spin: &Spin, text: &str) -> String {
     spin.log()
 }
 
+/// Waits until the component's stderr has a line containing `text`, then
+/// returns that line.
+fn component_line(spin: &Spin, text: &str) -> String {
+    wait_until(Duration::from_secs(5), "the component's log line", || {
+        spin.component_stderr().contains(text)
+    });
+    spin.component_stderr()
+        .lines()
+        .find(|l| l.contains(text))
+        .map(str::to_owned)
+        .unwrap()
+}
+
 /// Asserts an empty 500, the answer Spin itself gives when no component
 /// answer exists.
 fn assert_spin_500(answer: &Answer) {
@@ -162,15 +175,7 @@ fn a_redis_error_reply_reaches_the_component_as_other_with_its_message() {
         oom_before + 1,
         "Redis sent one error reply"
     );
-    wait_until(Duration::from_secs(5), "the component's log line", || {
-        spin.component_stderr().contains(REDIS_OOM_MESSAGE)
-    });
-    let line = spin
-        .component_stderr()
-        .lines()
-        .find(|l| l.contains(REDIS_OOM_MESSAGE))
-        .map(str::to_owned)
-        .unwrap();
+    let line = component_line(&spin, REDIS_OOM_MESSAGE);
     assert!(line.starts_with("redis unavailable: "), "{line}");
 
     // Redis's own error, not the connection: once writes fit, it books.
@@ -207,15 +212,7 @@ fn a_noscript_reply_reaches_the_component_as_other_with_its_kind_first() {
         ("EVALSHA", "EVAL")
     );
     assert_eq!(scripts[0].source, scripts[1].source, "one connection");
-    wait_until(Duration::from_secs(5), "the component's log line", || {
-        spin.component_stderr().contains(SCRIPT_CACHE_MISS)
-    });
-    let line = spin
-        .component_stderr()
-        .lines()
-        .find(|l| l.contains(SCRIPT_CACHE_MISS))
-        .map(str::to_owned)
-        .unwrap();
+    let line = component_line(&spin, SCRIPT_CACHE_MISS);
     assert_eq!(line, format!("{SCRIPT_CACHE_MISS}{REDIS_NOSCRIPT_MESSAGE}"));
 
     // The EVAL cached the script: the next booking sends EVALSHA alone.
