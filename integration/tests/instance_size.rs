@@ -5,7 +5,8 @@
 //! `memmove` per KB of data, on every request), so a regression here is a
 //! slower booking. The limits are the product's `build.rs` and
 //! `mounted_file.rs`: the page and the OpenAPI document stay out of the
-//! module.
+//! module, and `std::fs` out of the link (wasi-libc would list the
+//! preopened directories as every instance starts, about 60 µs a request).
 
 use integration::root;
 
@@ -21,6 +22,35 @@ fn leb128(bytes: &[u8], at: &mut usize) -> u64 {
         }
         shift += 7;
     }
+}
+
+/// The names (`module name`) of the functions the module imports.
+fn imports(wasm: &[u8]) -> Vec<String> {
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let size = leb128(wasm, &mut at) as usize;
+        if id == 2 {
+            let mut p = at;
+            let mut names = Vec::new();
+            for _ in 0..leb128(wasm, &mut p) {
+                let mut name = || {
+                    let len = leb128(wasm, &mut p) as usize;
+                    p += len;
+                    String::from_utf8_lossy(&wasm[p - len..p]).into_owned()
+                };
+                let (module, field) = (name(), name());
+                assert_eq!(wasm[p], 0, "{module} {field}: only functions are imported");
+                p += 1;
+                leb128(wasm, &mut p);
+                names.push(format!("{module} {field}"));
+            }
+            return names;
+        }
+        at += size;
+    }
+    Vec::new()
 }
 
 /// The module's memory layout: where its first data segment starts (the
@@ -93,6 +123,19 @@ fn the_component_starts_with_a_small_stack_and_no_bundled_files() {
         "{} bytes of data: is something big built in again?",
         layout.data_bytes
     );
+}
+
+#[test]
+fn the_component_does_not_link_wasi_libc_preopens() {
+    let wasm = std::fs::read(root().join("target/wasm32-wasip1/release/seat_booking.wasm"))
+        .expect("build the component first (scripts/test.sh does)");
+    let imports = imports(&wasm);
+    assert!(
+        imports.iter().any(|i| i.contains("get-directories")),
+        "mounted_file.rs reads through wasi:filesystem: {imports:?}"
+    );
+    let prestat: Vec<_> = imports.iter().filter(|i| i.contains("prestat")).collect();
+    assert!(prestat.is_empty(), "std::fs is linked again: {prestat:?}");
 }
 
 #[test]

@@ -16,8 +16,9 @@
 //! - a response whose body was written and finished before the response was
 //!   set leaves Spin in one write, head and body together (`send_response.rs`
 //!   relies on it to spare clients a 40 ms delayed-ACK stall);
-//! - the manifest's `files` are mounted where a relative path from the
-//!   repository finds them (`mounted_file.rs` serves the page from them).
+//! - the manifest's `files` are mounted under a preopened `/`, where a
+//!   relative path from the repository finds them (`mounted_file.rs` serves
+//!   the page from them).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -325,9 +326,9 @@ fn a_small_answer_reaches_the_client_in_one_piece() {
 }
 
 /// `files` in `spin.toml`: Spin mounts the listed files into the component
-/// at the paths they have in the repository, and a relative path resolves
-/// from the mount root. `mounted_file.rs` relies on both to serve the page
-/// and the OpenAPI document, which are not built into the component.
+/// at the paths they have in the repository, under one preopened directory
+/// named `/`. `mounted_file.rs` relies on both to serve the page and the
+/// OpenAPI document, which are not built into the component.
 #[test]
 fn mounted_files_are_served_byte_for_byte() {
     let redis = RedisServer::start();
