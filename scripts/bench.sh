@@ -56,9 +56,11 @@ cp "$SEED_SRC/package.json" "$SEED_SRC/server.js" "$WORK/seed-node/"
 
 trap_stop_started
 start_service "$WORK"
+COMPONENT_PGID=$SPIN_PGID
 SEED_PORT=$(free_port)
 (cd "$WORK/seed-node" && REDIS_URL="redis://127.0.0.1:$REDIS_PORT" PORT="$SEED_PORT" exec node server.js) >"$WORK/seed.log" 2>&1 &
 pids+=($!)
+SEED_PID=$!
 
 # The yardstick: its own spin.toml, same Redis, its own throwaway HOME and
 # process group (as start_spin does for the product).
@@ -70,6 +72,7 @@ spin_homes+=("$yard_home")
   exec setsid "$SPIN_BIN" up --from "$ROOT/bench/yardstick/spin.toml" --listen "127.0.0.1:$YARD_PORT" \
   --state-dir "$yard_home/state" --log-dir "$yard_home/logs") </dev/null >"$WORK/yardstick.log" 2>&1 &
 spin_pgids+=($!)
+YARD_PGID=$!
 
 # A replica of the bench Redis, and a second product instance with
 # redis_replica_acks=1 (WAIT 1 after every state change), for the
@@ -89,6 +92,7 @@ DURABLE_PORT=$(free_port)
 SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
 SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" SPIN_VARIABLE_REDIS_REPLICA_ACKS=1 \
   start_spin "127.0.0.1:$DURABLE_PORT" "$WORK/spin-acks1.log"
+DURABLE_PGID=$SPIN_PGID
 DURABLE="http://127.0.0.1:$DURABLE_PORT"
 
 for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$SEED_PORT/" && break; sleep 0.1; done
@@ -101,10 +105,25 @@ redis() { redis-cli -p "$REDIS_PORT" "$@"; }
 # snap FILE: Redis's CPU counters and per-command statistics, now.
 snap() { redis info cpu >"$1"; redis info commandstats >>"$1"; }
 
+# server_ticks URL: CPU clock ticks (user + system) used so far by the
+# processes serving URL: the seed's node, or every process of a `spin up`
+# (it runs its trigger in a child process of the same group).
+server_ticks() {
+  local procs
+  case "$1" in
+    "http://127.0.0.1:$SEED_PORT"*) procs=$SEED_PID ;;
+    "http://127.0.0.1:$YARD_PORT"*) procs=$(pgrep -g "$YARD_PGID") ;;
+    "http://127.0.0.1:$DURABLE_PORT"*) procs=$(pgrep -g "$DURABLE_PGID") ;;
+    *) procs=$(pgrep -g "$COMPONENT_PGID") ;;
+  esac
+  # shellcheck disable=SC2086 # procs is a list of pids
+  for p in $procs; do cut -d' ' -f14,15 "/proc/$p/stat"; done | awk '{t += $1 + $2} END {print t + 0}'
+}
+
 # run NAME URL SCRIPT [ARGS...] -> appends "NAME ROUND requests duration_us
-# p50_us p99_us errors" to $WORK/results, with INFO snapshots around the
-# measured run in $WORK/snap/NAME.ROUND.{before,after}; before the first
-# round, a 2 s warm-up with the words of $WARM as its arguments.
+# p50_us p99_us errors server_ticks" to $WORK/results, with INFO snapshots
+# around the measured run in $WORK/snap/NAME.ROUND.{before,after}; before
+# the first round, a 2 s warm-up with the words of $WARM as its arguments.
 : >"$WORK/results"
 run() {
   local name="$1" url="$2" script="$3"; shift 3
@@ -112,12 +131,14 @@ run() {
     # shellcheck disable=SC2086 # WARM is a list of words
     wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "bench/$script" "$url" -- ${WARM:-warm-$name-$RANDOM} >/dev/null
   fi
-  local line
+  local line ticks
   snap "$WORK/snap/$name.$ROUND.before"
+  ticks=$(server_ticks "$url")
   line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "bench/$script" "$url" -- "$@" | grep '^RESULT')
+  ticks=$(( $(server_ticks "$url") - ticks ))
   snap "$WORK/snap/$name.$ROUND.after"
   read -r _ requests duration_us p50 p99 errors _ <<<"$line"
-  printf '%s %s %s %s %s %s %s\n' "$name" "$ROUND" "$requests" "$duration_us" "$p50" "$p99" "$errors" >>"$WORK/results"
+  printf '%s %s %s %s %s %s %s %s\n' "$name" "$ROUND" "$requests" "$duration_us" "$p50" "$p99" "$errors" "$ticks" >>"$WORK/results"
   say "round $ROUND $name: $(( requests * 1000000 / duration_us )) req/s, p50 ${p50} us, p99 ${p99} us, socket errors $errors"
 }
 
@@ -263,9 +284,9 @@ mark end
 sleep 0.3
 kill "$monitor_pid" 2>/dev/null || true
 
-python3 - "$WORK" "$DURATION" "$CONNECTIONS" "$("$SPIN_BIN" --version)" "$THREADS" "$ROUNDS" "$OP_REPEATS" <<'PY'
+python3 - "$WORK" "$DURATION" "$CONNECTIONS" "$("$SPIN_BIN" --version)" "$THREADS" "$ROUNDS" "$OP_REPEATS" "$(getconf CLK_TCK)" <<'PY'
 import glob, os, statistics, sys
-work, duration, conns, spin, threads, rounds, repeats = sys.argv[1:8]
+work, duration, conns, spin, threads, rounds, repeats, clk_tck = sys.argv[1:9]
 
 def read_snap(path):
     """(cpu seconds, {command: (calls, usec)}) from an INFO cpu + commandstats dump."""
@@ -294,12 +315,13 @@ def delta(prefix):
 # Load rows: each row's rounds, then the median round by req/s.
 rounds_of = {}
 for line in open(os.path.join(work, "results")):
-    name, rnd, requests, duration_us, p50, p99, errors = line.split()
+    name, rnd, requests, duration_us, p50, p99, errors, ticks = line.split()
     requests = int(requests)
     cpu_us, commands, _ = delta(os.path.join(work, "snap", f"{name}.{rnd}"))
     rounds_of.setdefault(name, []).append(dict(
         rps=requests * 1e6 / int(duration_us), p50=int(p50) / 1000, p99=int(p99) / 1000,
-        errors=int(errors), cpu=cpu_us / requests, cmds=commands / requests))
+        errors=int(errors), cpu=cpu_us / requests, cmds=commands / requests,
+        server=int(ticks) * 1e6 / int(clk_tck) / requests))
 rows = {}
 for name, rs in rounds_of.items():
     rs = sorted(rs, key=lambda r: r["rps"])
@@ -308,20 +330,21 @@ for name, rs in rounds_of.items():
     med["all"] = [round(r["rps"]) for r in rounds_of[name]]
     med["cpu"] = statistics.median(r["cpu"] for r in rs)
     med["cmds"] = statistics.median(r["cmds"] for r in rs)
+    med["server"] = statistics.median(r["server"] for r in rs)
     rows[name] = med
 
 print(f"\nseat booking benchmark on {spin}: wrk, {threads} threads, {conns} connections, "
       f"{duration} s per row, {rounds} interleaved rounds (median)")
 print("load average before: " + open(os.path.join(work, "load-before")).read().split("load average:")[1].strip()
       + ", after: " + open(os.path.join(work, "load-after")).read().split("load average:")[1].strip())
-head = f"{'row':<38}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'Redis µs':>10}{'cmds':>6}{'vs yard':>9}{'vs health':>10}{'vs seed':>9}   rounds req/s"
+head = f"{'row':<38}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'server µs':>10}{'Redis µs':>10}{'cmds':>6}{'vs yard':>9}{'vs health':>10}{'vs seed':>9}   rounds req/s"
 print(head)
 health = rows["component-health"]["rps"]
 def show(label, key, yard=None, seed=None, vs_health=True):
     r = rows[key]
     ratio = lambda other: f"{r['rps'] / rows[other]['rps']:.2f}x" if other else ""
     vs_h = f"{r['rps'] / health:.2f}x" if vs_health else ""
-    print(f"{label:<38}{r['rps']:>8.0f}{r['p50']:>8.2f}{r['p99']:>8.2f}{r['cpu']:>10.1f}{r['cmds']:>6.1f}"
+    print(f"{label:<38}{r['rps']:>8.0f}{r['p50']:>8.2f}{r['p99']:>8.2f}{r['server']:>10.0f}{r['cpu']:>10.1f}{r['cmds']:>6.1f}"
           f"{ratio(yard):>9}{vs_h:>10}{ratio(seed):>9}   {r['all']}")
 for label, comp, seed, yard in [
     (f"(a) {conns} clients book seat 1", "component-one-seat", "seed-one-seat", "yardstick-one-seat"),
@@ -345,6 +368,8 @@ for label, key in [
     ("(k) hold 2 seats with an access token", "hold-access"),
 ]:
     show(label, key)
+print("server µs: CPU (user + system, /proc) of the serving process (node, or every process of that `spin up`)")
+print("over the measured run / requests: steadier than req/s from round to round on a shared machine.")
 print("Redis µs: Redis CPU (INFO cpu, sys + user) over the measured run / requests; cmds: Redis commands per")
 print("request (INFO commandstats, including the commands scripts run). vs yard / vs health / vs seed: req/s over")
 print("the yardstick's, over (c), over the seed's, in the same run. (a) answers 201 once, then 409;")
