@@ -165,8 +165,8 @@ trap_stop_started() {
 }
 
 # start_spin LISTEN LOG: starts one real Spin instance serving spin.toml at
-# LISTEN (host:port), with runtime-config.toml, from SPIN_CWD (default: its
-# throwaway HOME; Spin's env provider reads .env there), variables from the
+# LISTEN (host:port), from SPIN_CWD (default: its throwaway HOME; Spin's
+# built-in env provider reads .env there), variables from the
 # caller's environment
 # (SPIN_VARIABLE_*). Each instance gets a throwaway HOME holding its own
 # --state-dir and --log-dir, so instances share nothing (not even .spin/
@@ -184,7 +184,7 @@ start_spin() {
   # (SPIN_CWD) so the project's .env configures it; every other run starts
   # in its throwaway HOME, so a developer's .env never changes a test run.
   (cd "${SPIN_CWD:-$home}" && HOME="$home" exec setsid "$SPIN_BIN" up --from "$ROOT/spin.toml" \
-    --listen "$listen" --runtime-config-file "$ROOT/runtime-config.toml" \
+    --listen "$listen" \
     --state-dir "$home/state" --log-dir "$home/logs") </dev/null >"$log" 2>&1 &
   SPIN_PGID=$!
   spin_pgids+=("$SPIN_PGID")

@@ -6,8 +6,8 @@
 #                          # HAProxy (scripts/ha-topology.sh), redis_replica_acks=1
 #
 # Builds the component, starts a local redis-server if none answers at the
-# configured address, and serves with the real Spin CLI (`spin up
-# --runtime-config-file runtime-config.toml`; SPIN_BIN, else spin 3.x/4.x on
+# configured address, and serves with the real Spin CLI (`spin up`, from the
+# project directory so Spin reads its .env; SPIN_BIN, else spin 3.x/4.x on
 # the PATH, else ../shared/tools/spin/spin). Without Spin it says how to
 # install it and exits non-zero. Ctrl-C stops everything this script started.
 set -euo pipefail

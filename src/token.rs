@@ -31,14 +31,15 @@ pub fn hash(token: &str) -> String {
 
 /// Lowercase hex of `bytes`.
 /// Kept over `hex::encode`: it collects chars one by one, 2-3x slower here, and adds 1.7 KB.
+/// Bytes are pushed rather than chars, which skips the UTF-8 encoding of each.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 0xf) as usize]);
     }
-    out
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// Compares two secrets in time that depends only on their lengths

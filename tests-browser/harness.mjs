@@ -184,7 +184,6 @@ export class Spin {
         'up',
         '--from', path.join(ROOT, 'spin.toml'),
         '--listen', `127.0.0.1:${spin.port}`,
-        '--runtime-config-file', path.join(ROOT, 'runtime-config.toml'),
         '--state-dir', path.join(spin.home, 'state'),
         '--log-dir', path.join(spin.home, 'logs'),
       ],

@@ -23,8 +23,6 @@ const STOP_LIMIT: Duration = Duration::from_secs(5);
 struct App {
     /// Its manifest, relative to the project root.
     manifest: &'static str,
-    /// The runtime configuration file passed to `spin up`, if any.
-    runtime_config: Option<&'static str>,
     /// A path that answers 200 once the app is served.
     ready_path: &'static str,
     /// Builds its Wasm once per test process.
@@ -34,7 +32,6 @@ struct App {
 /// The seat booking component, as users run it.
 const BOOKING: App = App {
     manifest: "spin.toml",
-    runtime_config: Some("runtime-config.toml"),
     ready_path: "/api/version",
     build: build_component,
 };
@@ -43,7 +40,6 @@ const BOOKING: App = App {
 /// behaviours the product component must never trigger, such as a panic.
 const PROBE: App = App {
     manifest: "integration/spin-probe/spin.toml",
-    runtime_config: None,
     ready_path: "/",
     build: build_probe,
 };
@@ -239,10 +235,11 @@ fn spawn_spin(app: App, addr: SocketAddr, dir: &Path, env: &[(&str, &str)]) -> C
     let err = out.try_clone().expect("clone the Spin log file handle");
     let bin = spin_bin();
     let mut command = Command::new(bin);
-    // The working directory is the instance's own: Spin reads `.env` from
-    // the working directory (its default provider, and runtime-config.toml's
-    // `dotenv_path`), so a developer's `.env` in the project (scripts/run.sh
-    // writes one, with an admin token) never changes what a test sees.
+    // The working directory is the instance's own: Spin's built-in variables
+    // provider reads `.env` from the working directory, so a developer's
+    // `.env` in the project (scripts/run.sh writes one, with an admin token)
+    // never changes what a test sees. No `--runtime-config-file`: users run
+    // `spin up` without one (see README, *Configuration*).
     command
         .current_dir(dir)
         .arg("up")
@@ -251,11 +248,6 @@ fn spawn_spin(app: App, addr: SocketAddr, dir: &Path, env: &[(&str, &str)]) -> C
         .args(["--listen", &addr.to_string()])
         .arg("--state-dir")
         .arg(dir.join("state"));
-    if let Some(config) = app.runtime_config {
-        command
-            .arg("--runtime-config-file")
-            .arg(root().join(config));
-    }
     // Only the variables this test sets: none leak in from the developer's shell.
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("SPIN_VARIABLE_") {

@@ -245,10 +245,13 @@ fn a_panicking_component_gets_a_500_and_the_next_request_is_served() {
     );
 }
 
-/// `runtime-config.toml`'s env provider, as `scripts/run.sh` relies on it:
-/// Spin reads `.env` from the working directory (where run.sh keeps the
-/// admin token it makes), and a `SPIN_VARIABLE_*` in the environment wins
-/// over the file. (The harness starts every other instance in a directory
+/// Spin's built-in variables provider, as `scripts/run.sh` relies on it
+/// with no runtime configuration file: Spin reads `.env` from the working
+/// directory (where run.sh keeps the admin token it makes), and a
+/// `SPIN_VARIABLE_*` in the environment wins over the file. (A runtime
+/// configuration declaring the same `env` provider again would add a
+/// second provider, not replace the built-in one, and double the work of
+/// every variable lookup; see README, *Configuration*.) (The harness starts every other instance in a directory
 /// of its own, so a developer's `.env` never reaches a test.)
 #[test]
 fn dotenv_in_the_working_directory_configures_spin_and_the_environment_wins() {

@@ -119,8 +119,8 @@ pub const fn strip(source: &[u8], out: &mut [u8]) -> usize {
 
 /// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
 pub const BOOK_SEAT: Script = event_script!("book_seat.lua":
-    "event" "version_key" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "unknown_seats" "mark_seats"
-    "answer" "create_booking");
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "timestamp" "seat_parts" "unknown_seats"
+    "mark_seats" "answer" "create_booking");
 /// Creates an event.
 pub const CREATE_EVENT: Script =
     event_script!("create_event.lua": "event" "version_key" "map_key" "answer");
@@ -134,20 +134,20 @@ pub const HOLD_BEST: Script = event_script!("hold_best.lua":
     "create_hold" "best_block" "queue_access");
 /// Turns a hold into a booking.
 pub const CONFIRM_HOLD: Script = event_script!("confirm_hold.lua":
-    "event" "version_key" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "now" "seat_parts"
-    "answer" "split" "mark_seats" "unindex_holds" "create_booking");
+    "event" "version_key" "lock_key" "hold_key" "booking_keys" "map_key" "held_key" "timestamp"
+    "seat_parts" "answer" "split" "mark_seats" "unindex_holds" "create_booking");
 /// Books named seats directly.
 pub const BOOK_SEATS: Script = event_script!("book_seats.lua":
-    "event" "version_key" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "unknown_seats"
-    "taken_seats" "answer" "split" "mark_seats" "create_booking" "queue_access");
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "now" "timestamp" "seat_parts"
+    "unknown_seats" "taken_seats" "answer" "split" "mark_seats" "create_booking" "queue_access");
 /// Releases a hold.
 pub const RELEASE_HOLD: Script = event_script!("release_hold.lua":
     "event" "version_key" "lock_key" "hold_key" "held_key" "seat_parts" "split" "free_locks"
     "unindex_holds");
 /// Cancels a booking.
 pub const CANCEL_BOOKING: Script = event_script!("cancel_booking.lua":
-    "event" "version_key" "lock_key" "booking_keys" "map_key" "now" "seat_parts" "split" "mark_seats"
-    "free_locks");
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "timestamp" "seat_parts" "split"
+    "mark_seats" "free_locks");
 /// Reads the whole seat map.
 pub const SEAT_MAP: Script =
     event_script!("seat_map.lua": "event" "version_key" "map_key" "held_key" "now");

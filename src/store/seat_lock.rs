@@ -94,12 +94,7 @@ impl Store {
             &scripts::BOOK_SEAT,
             event,
             answer,
-            vec![
-                arg(booking_id),
-                arg(booking_id),
-                arg(seat.as_str()),
-                arg(token_hash),
-            ],
+            vec![arg(booking_id), arg(seat.as_str()), arg(token_hash)],
         )?;
         Ok(match reply {
             // The lock expired and was taken over before we committed: the

@@ -1,4 +1,4 @@
--- pieces: event version_key lock_key booking_keys map_key now seat_parts unknown_seats mark_seats answer create_booking
+-- pieces: event version_key lock_key booking_keys map_key timestamp seat_parts unknown_seats mark_seats answer create_booking
 -- Commits a booking for one seat whose lock the caller holds
 -- (POST /api/book/{seatId}, after its SET NX).
 --
@@ -8,10 +8,11 @@
 -- booking is stored, atomically. If the event has a seat map, the seat must
 -- be on it. A request whose Idempotency-Key was already used gets the stored
 -- answer (or a mismatch) and its lock is let go.
--- ARGV[6] lock token   ARGV[7] booking id   ARGV[8] seat   ARGV[9] booking token hash
+-- ARGV[6] booking id, also the lock's token   ARGV[7] seat
+-- ARGV[8] booking token hash
 -- Returns {'ok', body}, {'lost_lock'}, {'unknown_seats', seat}, or an
 -- idempotency reply.
-local lock = lock_key(ARGV[8])
+local lock = lock_key(ARGV[7])
 local replay = idempotent_replay()
 if replay then
   if redis.call('GET', lock) == ARGV[6] then redis.call('DEL', lock) end
@@ -19,10 +20,10 @@ if replay then
 end
 if redis.call('GET', lock) ~= ARGV[6] then return {'lost_lock'} end
 local has_map = redis.call('EXISTS', EVENT_KEY) == 1
-if has_map and #unknown_seats({ARGV[8]}) > 0 then
+if has_map and #unknown_seats({ARGV[7]}) > 0 then
   redis.call('DEL', lock)
-  return {'unknown_seats', {ARGV[8]}}
+  return {'unknown_seats', {ARGV[7]}}
 end
-create_booking(ARGV[7], ARGV[9], {ARGV[8]}, '', now_ms())
-if has_map then mark_seats({ARGV[8]}, 'b') end
+create_booking(ARGV[6], ARGV[8], {ARGV[7]}, '', timestamp_ms())
+if has_map then mark_seats({ARGV[7]}, 'b') end
 return success(nil)

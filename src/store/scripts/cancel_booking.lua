@@ -1,4 +1,4 @@
--- pieces: event version_key lock_key booking_keys map_key now seat_parts split mark_seats free_locks
+-- pieces: event version_key lock_key booking_keys map_key timestamp seat_parts split mark_seats free_locks
 -- Cancels a booking: its seats are free again and the record is kept,
 -- marked cancelled. Only markers that are still this booking's are deleted.
 -- ARGV[6] booking id   ARGV[7] booking token hash
@@ -9,6 +9,6 @@ if not booking[1] then return {'not_found'} end
 if booking[1] ~= ARGV[7] then return {'forbidden'} end
 if booking[3] == 'cancelled' then return {'ok'} end
 mark_seats(free_locks_holding(split(booking[2]), 'booked:' .. booking_id), 'a')
-redis.call('HSET', booking_key(booking_id), 'status', 'cancelled', 'cancelledAt', now_ms())
+redis.call('HSET', booking_key(booking_id), 'status', 'cancelled', 'cancelledAt', timestamp_ms())
 redis.call('SREM', BOOKINGS_KEY, booking_id)
 return {'ok'}

@@ -1,4 +1,4 @@
--- pieces: event version_key lock_key hold_key booking_keys map_key held_key now seat_parts answer split mark_seats unindex_holds create_booking
+-- pieces: event version_key lock_key hold_key booking_keys map_key held_key timestamp seat_parts answer split mark_seats unindex_holds create_booking
 -- Confirms a hold into a booking. Fencing first: the token must match, and
 -- every seat's lock must still be this hold's (a hold that expired, even if
 -- its seats were taken by someone else since, cannot write).
@@ -19,7 +19,7 @@ for _, seat in ipairs(seats) do
   if redis.call('GET', lock_key(seat)) ~= 'hold:' .. hold_id then return {'expired'} end
 end
 
-create_booking(ARGV[8], ARGV[9], seats, hold_id, now_ms())
+create_booking(ARGV[8], ARGV[9], seats, hold_id, timestamp_ms())
 mark_seats(seats, 'b')
 unindex_holds(seats)
 redis.call('ZREM', HOLDS_KEY, hold_id)

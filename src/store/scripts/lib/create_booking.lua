@@ -5,8 +5,14 @@ local function create_booking(booking_id, token_hash, seats, hold_id, created_at
   for _, seat in ipairs(seats) do
     redis.call('SET', lock_key(seat), 'booked:' .. booking_id)
   end
-  redis.call('HSET', booking_key(booking_id), 'tokenHash', token_hash,
-    'seats', table.concat(seats, ','), 'createdAt', created_at, 'status', 'booked',
-    'holdId', hold_id)
+  local key, joined = booking_key(booking_id), table.concat(seats, ',')
+  -- holdId only for a confirmed hold: every field is work for Redis.
+  if hold_id == '' then
+    redis.call('HSET', key, 'tokenHash', token_hash, 'seats', joined,
+      'createdAt', created_at, 'status', 'booked')
+  else
+    redis.call('HSET', key, 'tokenHash', token_hash, 'seats', joined,
+      'createdAt', created_at, 'status', 'booked', 'holdId', hold_id)
+  end
   redis.call('SADD', BOOKINGS_KEY, booking_id)
 end
