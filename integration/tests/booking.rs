@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use integration::{post, raw, send, RedisCounters, RedisMonitor, RedisServer, Spin};
+use integration::{post, raw, send, RedisCounters, RedisMonitor, RedisServer, Service, Spin};
 use redis::Commands;
 
 const DEFAULT_BOOKINGS: &str = "bookings:{default}";
@@ -297,6 +297,49 @@ fn one_booking_costs_one_connection_one_set_and_one_evalsha() {
             );
         }
     }
+}
+
+/// When the default event was given a seat map, the seed's endpoint books
+/// only seats on it and marks them sold there: the lean script answers
+/// `mapped` without writing, and `book_mapped_seat` commits with the lock
+/// still held. That costs this rare case one more `EVALSHA`; an unknown seat
+/// is refused and its lock let go at once.
+#[test]
+fn the_default_event_with_a_map_books_only_its_seats_and_marks_them() {
+    let service = Service::start();
+    service.create_event("default", &[("A", 3)]);
+    let mut r = service.redis.client();
+    let book = |seat: &str| post(&service.spin.url(&format!("/api/book/{seat}")));
+    // A first booking has Redis cache both scripts.
+    assert_eq!(book("A-3").status, 201);
+    let monitor = RedisMonitor::start(&service.redis);
+
+    let (booked, cost) = monitor.cost_of(&service.redis, || book("A-1"));
+    assert_eq!(
+        booked.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&booked.body)
+    );
+    assert_eq!(cost.sent, [vec!["SET", "EVALSHA", "EVALSHA"]]);
+    let booking_id = booked.json()["bookingId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        r.get::<_, String>(lock_key("A-1")).unwrap(),
+        format!("booked:{booking_id}")
+    );
+    assert_eq!(r.hget::<_, _, String>("map:{default}", "A").unwrap(), "bab");
+    assert!(r
+        .sismember::<_, _, bool>(DEFAULT_BOOKINGS, &booking_id)
+        .unwrap());
+
+    let unknown = book("B-1");
+    unknown.assert_problem(400, "unknown_seats");
+    assert!(
+        !r.exists::<_, bool>(lock_key("B-1")).unwrap(),
+        "the lock is let go"
+    );
+    book("A-1").assert_problem(409, "seat_booked");
+    assert_eq!(r.scard::<_, u64>(DEFAULT_BOOKINGS).unwrap(), 2);
 }
 
 /// The replica settings are checked when the store opens, before anything

@@ -381,6 +381,9 @@ fn run_every_script(api: &Service) {
     expect(api.send("POST", "/api/book/1", &key, None), 201);
     let replayed = api.send("POST", "/api/book/1", &key, None);
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    // book_mapped_seat: the seed's endpoint once the default event has a map.
+    api.create_event("default", &[("A", 2)]);
+    expect(api.send("POST", "/api/book/A-1", &[], None), 201);
 
     let room = json!({ "id": "onsale", "name": "On sale", "rows": [{ "label": "A", "seats": 2 }],
         "waitingRoom": { "admitPerMinute": 600, "accessMinutes": 5 } });

@@ -225,6 +225,10 @@ impl Store {
             Some(i) => (i.key_hash(), i.fingerprint().to_owned()),
             None => (String::new(), String::new()),
         };
+        // Without an idempotency key nothing is stored, and a body with no
+        // seats to fill in would come back unchanged: it stays here, and the
+        // script answers `ok` with an empty body (which no answer has).
+        let round_trip = answer.idempotency.is_some() || answer.body.contains(SEATS_PLACEHOLDER);
         let mut params = vec![
             RedisParameter::Int64(1),
             arg(keys::event(event)),
@@ -232,11 +236,21 @@ impl Store {
             arg(fingerprint),
             arg(answer.status.to_string()),
             arg(answer.location.clone()),
-            arg(answer.body.clone()),
+            arg(if round_trip {
+                answer.body.clone()
+            } else {
+                String::new()
+            }),
         ];
         params.extend(args);
         let reply = self.eval(script, params)?;
-        let reply = ScriptReply::parse(&reply).ok_or_else(|| unexpected("EVALSHA", &reply))?;
+        let reply = match ScriptReply::parse(&reply) {
+            Some(ScriptReply::Done(body)) if body.is_empty() => {
+                ScriptReply::Done(answer.body.clone())
+            }
+            Some(reply) => reply,
+            None => return Err(unexpected("EVALSHA", &reply)),
+        };
         if matches!(reply, ScriptReply::Done(_) | ScriptReply::Replay { .. }) {
             self.ensure_replicated()?;
         }

@@ -118,7 +118,9 @@ pub const fn strip(source: &[u8], out: &mut [u8]) -> usize {
 }
 
 /// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
-pub const BOOK_SEAT: Script = event_script!("book_seat.lua":
+pub const BOOK_SEAT: Script = event_script!("book_seat.lua": "event" "answer" "timestamp");
+/// Commits it when the default event has a seat map.
+pub const BOOK_MAPPED_SEAT: Script = event_script!("book_mapped_seat.lua":
     "event" "version_key" "lock_key" "booking_keys" "map_key" "timestamp" "seat_parts" "unknown_seats"
     "mark_seats" "answer" "create_booking");
 /// Creates an event.
@@ -169,6 +171,7 @@ mod tests {
 
     const EVENT_SCRIPTS: &[(&str, Script)] = &[
         ("book_seat.lua", BOOK_SEAT),
+        ("book_mapped_seat.lua", BOOK_MAPPED_SEAT),
         ("create_event.lua", CREATE_EVENT),
         ("hold_seats.lua", HOLD_SEATS),
         ("hold_best.lua", HOLD_BEST),

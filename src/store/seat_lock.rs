@@ -4,7 +4,8 @@
 //!
 //! Round trips after `open`: one `SET` and, only for the caller that got
 //! the lock, one `EVALSHA` (and an `EVAL` after it when Redis has lost its
-//! script cache, see `eval.rs`). A seat already sold answers from the `SET` alone,
+//! script cache, see `eval.rs`); a second `EVALSHA` when the default event
+//! has a seat map, which the lean first script leaves to `book_mapped_seat`. A seat already sold answers from the `SET` alone,
 //! because `SET ... NX GET` returns the marker that blocked it (plus one
 //! read of the stored answer when the request carries an Idempotency-Key,
 //! in case it was this very request that sold it).
@@ -90,12 +91,13 @@ impl Store {
             }
             return Ok(refusal);
         }
-        let reply = self.run_answer_script(
-            &scripts::BOOK_SEAT,
-            event,
-            answer,
-            vec![arg(booking_id), arg(seat.as_str()), arg(token_hash)],
-        )?;
+        let args = || vec![arg(booking_id), arg(seat.as_str()), arg(token_hash)];
+        let mut reply = self.run_answer_script(&scripts::BOOK_SEAT, event, answer, args())?;
+        if matches!(&reply, ScriptReply::Refused { word, .. } if word == "mapped") {
+            // The event has a seat map: the lock is still ours, and the
+            // script that checks and marks the map commits.
+            reply = self.run_answer_script(&scripts::BOOK_MAPPED_SEAT, event, answer, args())?;
+        }
         Ok(match reply {
             // The lock expired and was taken over before we committed: the
             // fencing check wrote nothing, and the seat belongs to the other caller.
