@@ -13,6 +13,9 @@ const EVENT: &str = "event:{gala}";
 const LOCK: &str = "lock:seat:{gala}:A-1";
 const BOOKINGS: &str = "bookings:{gala}";
 
+/// When the component says the booking was made (ms, its own clock).
+const CREATED_AT: &str = "1795652060123";
+
 /// Runs book_seat.lua as the component does, without an idempotency key:
 /// the booking id is also the lock's token.
 fn book(r: &mut redis::Connection, booking_id: &str) -> Vec<String> {
@@ -21,7 +24,7 @@ fn book(r: &mut redis::Connection, booking_id: &str) -> Vec<String> {
         .arg(1)
         .arg(EVENT)
         .arg(&["", "", "201", "/loc", "{\"body\":1}"])
-        .arg(&[booking_id, "A-1", "token-hash"])
+        .arg(&[booking_id, "A-1", "token-hash", CREATED_AT])
         .query(r)
         .unwrap()
 }
@@ -43,16 +46,8 @@ fn the_lock_owner_commits_and_the_seat_becomes_sold_for_good() {
         !record.contains_key("holdId"),
         "a direct booking stores no empty holdId: {record:?}"
     );
-    // createdAt is Redis's clock (TIME), in ms, as for every other booking.
-    let redis_now: Vec<u64> = redis::cmd("TIME").query(&mut r).unwrap();
-    let redis_ms = redis_now[0] * 1000 + redis_now[1] / 1000;
-    // Made from TIME's strings, not arithmetic: whole milliseconds, 13 digits.
-    assert_eq!(record["createdAt"].len(), 13, "{record:?}");
-    let created: u64 = record["createdAt"].parse().unwrap();
-    assert!(
-        (redis_ms - 5_000..=redis_ms).contains(&created),
-        "createdAt {created} vs Redis {redis_ms}"
-    );
+    // createdAt is the component's clock, passed in: the script calls no TIME.
+    assert_eq!(record["createdAt"], CREATED_AT);
     assert!(r.sismember::<_, _, bool>(BOOKINGS, "b1").unwrap());
 
     // Committing twice with the same token is refused: the lock is now the sold marker.
@@ -205,6 +200,9 @@ fn confirm_sells_the_seats_and_cancel_gives_back_only_its_own() {
         "booked:b1"
     );
     assert_eq!(r.zcard::<_, u64>("held:{gala}:B").unwrap(), 0);
+    let record: std::collections::HashMap<String, String> = r.hgetall("booking:{gala}:b1").unwrap();
+    assert_eq!(record["holdId"], "h1");
+    assert_redis_ms(&mut r, &record["createdAt"]);
     assert_eq!(
         run(&mut r, "confirm_hold.lua", &["h1", "hash", "b2", "bh"]),
         ["confirmed"]
@@ -224,6 +222,21 @@ fn confirm_sells_the_seats_and_cancel_gives_back_only_its_own() {
     );
     assert_eq!(r.hget::<_, _, String>("map:{gala}", "B").unwrap(), "aaaaab");
     assert!(!r.sismember::<_, _, bool>("bookings:{gala}", "b1").unwrap());
+    let cancelled_at: String = r.hget("booking:{gala}:b1", "cancelledAt").unwrap();
+    assert_redis_ms(&mut r, &cancelled_at);
+}
+
+/// `timestamp.lua`'s text is Redis's clock in whole milliseconds, 13
+/// digits, made from TIME's strings: within the last 5 s of Redis's own.
+fn assert_redis_ms(r: &mut redis::Connection, text: &str) {
+    assert_eq!(text.len(), 13, "{text}");
+    let stamp: u64 = text.parse().unwrap();
+    let now: Vec<u64> = redis::cmd("TIME").query(r).unwrap();
+    let now_ms = now[0] * 1000 + now[1] / 1000;
+    assert!(
+        (now_ms - 5_000..=now_ms).contains(&stamp),
+        "{stamp} vs {now_ms}"
+    );
 }
 
 #[test]

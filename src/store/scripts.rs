@@ -118,10 +118,10 @@ pub const fn strip(source: &[u8], out: &mut [u8]) -> usize {
 }
 
 /// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
-pub const BOOK_SEAT: Script = event_script!("book_seat.lua": "event" "answer" "timestamp");
+pub const BOOK_SEAT: Script = event_script!("book_seat.lua": "event" "answer");
 /// Commits it when the default event has a seat map.
 pub const BOOK_MAPPED_SEAT: Script = event_script!("book_mapped_seat.lua":
-    "event" "version_key" "lock_key" "booking_keys" "map_key" "timestamp" "seat_parts" "unknown_seats"
+    "event" "version_key" "lock_key" "booking_keys" "map_key" "seat_parts" "unknown_seats"
     "mark_seats" "answer" "create_booking");
 /// Creates an event.
 pub const CREATE_EVENT: Script =

@@ -14,6 +14,7 @@ use spin_sdk::redis::{RedisParameter, RedisResult};
 
 use super::{arg, keys, scripts, unexpected, AnswerArgs, ScriptReply, Store, StoreError};
 use crate::ids::{EventId, SeatId};
+use crate::time::now_millis;
 
 /// Seconds a booking request's lock lives if its owner dies mid-request.
 pub const LOCK_TTL_SECONDS: i64 = 5;
@@ -91,7 +92,17 @@ impl Store {
             }
             return Ok(refusal);
         }
-        let args = || vec![arg(booking_id), arg(seat.as_str()), arg(token_hash)];
+        // createdAt from this instance's clock, as for events: one `TIME`
+        // less inside the Redis that every node shares.
+        let created_at_ms = now_millis().to_string();
+        let args = || {
+            vec![
+                arg(booking_id),
+                arg(seat.as_str()),
+                arg(token_hash),
+                arg(created_at_ms.as_str()),
+            ]
+        };
         let mut reply = self.run_answer_script(&scripts::BOOK_SEAT, event, answer, args())?;
         if matches!(&reply, ScriptReply::Refused { word, .. } if word == "mapped") {
             // The event has a seat map: the lock is still ours, and the

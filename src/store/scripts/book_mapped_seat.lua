@@ -1,4 +1,4 @@
--- pieces: event version_key lock_key booking_keys map_key timestamp seat_parts unknown_seats mark_seats answer create_booking
+-- pieces: event version_key lock_key booking_keys map_key seat_parts unknown_seats mark_seats answer create_booking
 -- Commits a booking for one seat of the default event when that event has
 -- a seat map (POST /api/book/{seatId}, after its SET NX, when book_seat.lua
 -- answered 'mapped'): the caller still holds the seat's lock.
@@ -10,7 +10,7 @@
 -- sold, atomically. A request whose Idempotency-Key was already used gets
 -- the stored answer (or a mismatch) and its lock is let go.
 -- ARGV[6] booking id, also the lock's token   ARGV[7] seat
--- ARGV[8] booking token hash
+-- ARGV[8] booking token hash   ARGV[9] created at (ms), as for book_seat.lua
 -- Returns {'ok', body}, {'lost_lock'}, {'unknown_seats', seat}, or an
 -- idempotency reply.
 local lock = lock_key(ARGV[7])
@@ -25,6 +25,6 @@ if has_map and #unknown_seats({ARGV[7]}) > 0 then
   redis.call('DEL', lock)
   return {'unknown_seats', {ARGV[7]}}
 end
-create_booking(ARGV[6], ARGV[8], {ARGV[7]}, '', timestamp_ms())
+create_booking(ARGV[6], ARGV[8], {ARGV[7]}, '', ARGV[9])
 if has_map then mark_seats({ARGV[7]}, 'b') end
 return success(nil)

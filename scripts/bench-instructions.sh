@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Benchmark by instruction counts: the component, the yardstick
+# (bench/yardstick) and the seed Node.js service, each under valgrind's
+# callgrind on one redis-server that runs under callgrind too, and the
+# instructions each request costs the server and Redis. Unlike requests/s
+# on this shared 2-core machine (rounds swing by 15%), the counts repeat to
+# within a fraction of a percent, so a change of 1% is visible.
+#
+#   scripts/bench-instructions.sh               # 200 requests a row
+#   REQUESTS=500 scripts/bench-instructions.sh
+#
+# Rows: (b) every request books a new seat, (a) every request asks for a
+# seat already sold (409), for the component, the yardstick and the seed;
+# then the component's floors, (c) GET /health (open + PING) and (d) GET
+# /api/version (no Redis). Server instructions are those of Spin's serving
+# process (`spin trigger http`: Wasmtime, the host's Redis client, hyper
+# and the guest) or of the seed's node; Redis instructions are
+# redis-server's user-space work for the request (its kernel time, mostly
+# the per-request connection Spin opens, is not counted). The ratio
+# yardstick/component of server instructions is what the requests/s ratio
+# of scripts/bench.sh would be if time followed instructions. This is a
+# benchmark, not a test: it asserts nothing. Takes about 5 minutes (Spin
+# compiles each component under valgrind first).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+SEED_SRC="${SEED_SRC:-$ROOT/../shared/reference/seed-node}"
+WORK="$ROOT/target/bench-instructions"
+export CALLGRIND_DIR="$WORK/callgrind"
+rm -rf "$WORK" && mkdir -p "$CALLGRIND_DIR"
+
+ensure_redis_server
+command -v valgrind >/dev/null || apt_install valgrind
+find_spin
+build_component
+say "building the yardstick (bench/yardstick)"
+cargo build --target wasm32-wasip1 --release -p yardstick
+say "preparing the seed service from $SEED_SRC"
+mkdir -p "$WORK/seed-node"
+cp "$SEED_SRC/package.json" "$SEED_SRC/server.js" "$WORK/seed-node/"
+(cd "$WORK/seed-node" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
+
+# Every process below starts with instrumentation off; instructions.py
+# switches it on around each measured row only.
+CALLGRIND=(valgrind --tool=callgrind --instr-atstart=no --trace-children=yes)
+trap_stop_started
+
+REDIS_PORT=$(free_port)
+"${CALLGRIND[@]}" --callgrind-out-file="$CALLGRIND_DIR/redis.%p.out" \
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+  >"$WORK/redis.log" 2>&1 &
+pids+=($!)
+REDIS_PID=$!
+
+# start_under_callgrind NAME DIR MANIFEST: `spin up` of DIR/MANIFEST under
+# callgrind in a process group of its own; sets PORT and PGID.
+start_under_callgrind() {
+  local name="$1" dir="$2" manifest="$3" home
+  home="$(mktemp -d "${TMPDIR:-/tmp}/seat-booking-$name.XXXXXX")"
+  spin_homes+=("$home")
+  PORT=$(free_port)
+  (cd "$home" && HOME="$home" \
+    SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
+    SPIN_VARIABLE_ADMIN_TOKEN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" \
+    SPIN_VARIABLE_QUEUE_SECRET="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" \
+    exec setsid "${CALLGRIND[@]}" --callgrind-out-file="$CALLGRIND_DIR/$name.%p.out" \
+    "$SPIN_BIN" up --from "$dir/$manifest" --listen "127.0.0.1:$PORT" \
+    --state-dir "$home/state" --log-dir "$home/logs") </dev/null >"$WORK/$name.log" 2>&1 &
+  PGID=$!
+  spin_pgids+=("$PGID")
+}
+
+# serving_pid PGID: the `spin trigger http` process of a `spin up` group.
+serving_pid() { pgrep -g "$1" -f "trigger http" | head -n1; }
+
+# wait_for URL: until URL answers at all (up to 5 minutes under valgrind).
+wait_for() {
+  for _ in $(seq 1500); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" != 000 ] && return 0
+    sleep 0.2
+  done
+  say "nothing answered at $1; see $WORK/*.log"
+  return 1
+}
+
+say "starting redis-server, the component, the yardstick and the seed under callgrind"
+start_under_callgrind component "$ROOT" spin.toml
+COMPONENT_PORT=$PORT COMPONENT_PGID=$PGID
+start_under_callgrind yardstick "$ROOT/bench/yardstick" spin.toml
+YARD_PORT=$PORT YARD_PGID=$PGID
+SEED_PORT=$(free_port)
+(cd "$WORK/seed-node" && REDIS_URL="redis://127.0.0.1:$REDIS_PORT" PORT="$SEED_PORT" \
+  exec "${CALLGRIND[@]}" --callgrind-out-file="$CALLGRIND_DIR/seed.%p.out" node server.js) \
+  >"$WORK/seed.log" 2>&1 &
+pids+=($!)
+SEED_PID=$!
+wait_for "http://127.0.0.1:$COMPONENT_PORT/api/version"
+wait_for "http://127.0.0.1:$YARD_PORT/"
+wait_for "http://127.0.0.1:$SEED_PORT/"
+COMPONENT_PID=$(serving_pid "$COMPONENT_PGID")
+YARD_PID=$(serving_pid "$YARD_PGID")
+
+# The seat every (a) request asks for, sold once beforehand.
+for url in "http://127.0.0.1:$COMPONENT_PORT/api/book/sold-1" "http://127.0.0.1:$YARD_PORT/api/book/sold-1" \
+  "http://127.0.0.1:$SEED_PORT/api/book/sold-1"; do
+  curl -s -o /dev/null -X POST "$url"
+done
+
+say "measuring ${REQUESTS:-200} requests a row (server and Redis instructions per request)"
+printf '  %-28s %12s %10s  %s\n' row server Redis statuses
+python3 bench/instructions.py "$WORK/results" "$REDIS_PID" \
+  "(b) component:$COMPONENT_PID:$COMPONENT_PORT:POST:/api/book/{n}" \
+  "(b) yardstick:$YARD_PID:$YARD_PORT:POST:/api/book/{n}" \
+  "(b) seed:$SEED_PID:$SEED_PORT:POST:/api/book/{n}" \
+  "(a) component:$COMPONENT_PID:$COMPONENT_PORT:POST:/api/book/sold-1" \
+  "(a) yardstick:$YARD_PID:$YARD_PORT:POST:/api/book/sold-1" \
+  "(a) seed:$SEED_PID:$SEED_PORT:POST:/api/book/sold-1" \
+  "(c) component /health:$COMPONENT_PID:$COMPONENT_PORT:GET:/health" \
+  "(d) component /api/version:$COMPONENT_PID:$COMPONENT_PORT:GET:/api/version"
+
+python3 - "$WORK/results" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    fields = line.split()
+    rows[" ".join(fields[:-3])] = (int(fields[-3]), int(fields[-2]))
+print()
+print("instructions per request, component vs yardstick and seed:")
+for row in ("(b)", "(a)"):
+    comp, yard, seed = (rows[f"{row} {n}"] for n in ("component", "yardstick", "seed"))
+    print(f"  {row} server: component {comp[0]:,} vs yardstick {yard[0]:,}: "
+          f"yardstick/component {yard[0] / comp[0]:.3f}, component/seed {comp[0] / seed[0]:.2f}")
+    print(f"  {row} Redis:  component {comp[1]:,} vs yardstick {yard[1]:,} ({comp[1] - yard[1]:+,}), "
+          f"seed {seed[1]:,}")
+PY
+echo
+echo "rerun: scripts/bench-instructions.sh   (REQUESTS=N for more requests a row; dumps in $CALLGRIND_DIR)"
