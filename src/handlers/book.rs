@@ -42,25 +42,27 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
     let idem = idempotency(req, path)?;
     let event = EventId::new(DEFAULT_EVENT).expect("the default event id is valid");
     let booking = NewBooking::generate();
-    let (booking_id, booking_token) = (&booking.id, &booking.token);
-    let body = Booked {
-        event_id: DEFAULT_EVENT,
-        seat_id: seat.as_str(),
-        status: "booked",
-        booking_id,
-        booking_token: &seal(idem.as_ref(), booking_token),
+    // The answer is made only once the seat's lock is ours (see book_seat).
+    let commit = || {
+        let booked = Booked {
+            event_id: DEFAULT_EVENT,
+            seat_id: seat.as_str(),
+            status: "booked",
+            booking_id: &booking.id,
+            booking_token: &seal(idem.as_ref(), &booking.token),
+        };
+        let args = AnswerArgs {
+            idempotency: idem.as_ref(),
+            status: 201,
+            location: format!("/api/events/{DEFAULT_EVENT}/bookings/{}", booking.id),
+            body: serde_json::to_string(&booked).unwrap_or_default(),
+        };
+        (args, booking.token_hash())
     };
-    let args = AnswerArgs {
-        idempotency: idem.as_ref(),
-        status: 201,
-        location: format!("/api/events/{DEFAULT_EVENT}/bookings/{booking_id}"),
-        body: serde_json::to_string(&body).unwrap_or_default(),
-    };
-    let outcome = with_store(|store| {
-        store.book_seat(&event, &seat, &args, booking_id, &booking.token_hash())
-    })?;
+    let outcome =
+        with_store(|store| store.book_seat(&event, &seat, &booking.id, idem.as_ref(), commit))?;
     Ok(match outcome {
-        SeatBooking::Answer(reply) => answer_response(reply, &args, |word, seats| {
+        SeatBooking::Answer(reply, args) => answer_response(reply, &args, |word, seats| {
             seat_refusal(&event, word, seats)
         }),
         SeatBooking::AlreadyBooked => Problem::new(

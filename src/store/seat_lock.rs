@@ -13,6 +13,7 @@
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
 use super::{arg, keys, scripts, unexpected, AnswerArgs, ScriptReply, Store, StoreError};
+use crate::idempotency::Idempotency;
 use crate::ids::{EventId, SeatId};
 use crate::time::now_millis;
 
@@ -20,10 +21,11 @@ use crate::time::now_millis;
 pub const LOCK_TTL_SECONDS: i64 = 5;
 
 /// What happened to a one-seat booking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SeatBooking {
-    /// The commit script ran (or an idempotent answer was found).
-    Answer(ScriptReply),
+#[derive(Debug, Clone)]
+pub enum SeatBooking<'a> {
+    /// The commit script ran (or an idempotent answer was found), with the
+    /// answer arguments it was given.
+    Answer(ScriptReply, AnswerArgs<'a>),
     /// The seat was sold before.
     AlreadyBooked,
     /// Another request holds the seat's lock right now.
@@ -57,14 +59,18 @@ impl LockAttempt {
 
 impl Store {
     /// Books `seat` of `event` as booking `booking_id`, all or nothing.
-    pub fn book_seat(
+    /// `commit` makes the success answer and the token's hash: it is called
+    /// only once the lock is ours (or a stored answer is to be shown), so a
+    /// request refused by the `SET` alone, which is most of them when
+    /// thousands want one seat, neither renders nor hashes anything.
+    pub fn book_seat<'a>(
         &self,
         event: &EventId,
         seat: &SeatId,
-        answer: &AnswerArgs,
         booking_id: &str,
-        token_hash: &str,
-    ) -> Result<SeatBooking, StoreError> {
+        idempotency: Option<&Idempotency>,
+        commit: impl FnOnce() -> (AnswerArgs<'a>, String),
+    ) -> Result<SeatBooking<'a>, StoreError> {
         // The booking id is the lock's fencing token: fresh and unique per
         // request, so no second random value (a host call) is needed.
         let reply = self.execute(
@@ -85,13 +91,14 @@ impl Store {
             None => return Err(unexpected("SET", &reply)),
         };
         if let Some(refusal) = refusal {
-            if let Some(idempotency) = answer.idempotency {
+            if let Some(idempotency) = idempotency {
                 if let Some(stored) = self.stored_answer(event, idempotency)? {
-                    return Ok(SeatBooking::Answer(stored));
+                    return Ok(SeatBooking::Answer(stored, commit().0));
                 }
             }
             return Ok(refusal);
         }
+        let (answer, token_hash) = commit();
         // createdAt from this instance's clock, as for events: one `TIME`
         // less inside the Redis that every node shares.
         let created_at_ms = now_millis().to_string();
@@ -99,21 +106,21 @@ impl Store {
             vec![
                 arg(booking_id),
                 arg(seat.as_str()),
-                arg(token_hash),
+                arg(token_hash.as_str()),
                 arg(created_at_ms.as_str()),
             ]
         };
-        let mut reply = self.run_answer_script(&scripts::BOOK_SEAT, event, answer, args())?;
+        let mut reply = self.run_answer_script(&scripts::BOOK_SEAT, event, &answer, args())?;
         if matches!(&reply, ScriptReply::Refused { word, .. } if word == "mapped") {
             // The event has a seat map: the lock is still ours, and the
             // script that checks and marks the map commits.
-            reply = self.run_answer_script(&scripts::BOOK_MAPPED_SEAT, event, answer, args())?;
+            reply = self.run_answer_script(&scripts::BOOK_MAPPED_SEAT, event, &answer, args())?;
         }
         Ok(match reply {
             // The lock expired and was taken over before we committed: the
             // fencing check wrote nothing, and the seat belongs to the other caller.
             ScriptReply::Refused { word, .. } if word == "lost_lock" => SeatBooking::Locked,
-            other => SeatBooking::Answer(other),
+            other => SeatBooking::Answer(other, answer),
         })
     }
 }
