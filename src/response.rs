@@ -12,13 +12,17 @@ pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// A JSON response with the given status.
 pub fn json(status: u16, body: &impl Serialize) -> Response {
-    // Serialising our own plain structs cannot fail; fall back to `{}` rather than panic.
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(bytes)
+        .body(to_json(body))
         .build()
+}
+
+/// `body` as JSON bytes. Serialising our own plain structs and values
+/// cannot fail; fall back to `{}` rather than panic.
+pub fn to_json(body: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec())
 }
 
 /// An RFC 9457 problem: `type`, `title`, `status`, `detail`, plus our `code`
@@ -148,7 +152,10 @@ impl Problem {
         for (name, value) in &self.headers {
             builder.header(*name, value.as_str());
         }
-        builder.body(self.body().to_string()).build()
+        // `to_vec`, not `Value::to_string`: Display goes through the
+        // formatting machinery a few bytes at a time, which cost every 4xx
+        // about 20,000 guest instructions (callgrind) for a 200-byte body.
+        builder.body(to_json(&self.body())).build()
     }
 }
 

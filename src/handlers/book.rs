@@ -54,7 +54,7 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
         let args = AnswerArgs {
             idempotency: idem.as_ref(),
             status: 201,
-            location: format!("/api/events/{DEFAULT_EVENT}/bookings/{}", booking.id),
+            location: ["/api/events/", DEFAULT_EVENT, "/bookings/", &booking.id].concat(),
             body: serde_json::to_string(&booked).unwrap_or_default(),
         };
         (args, booking.token_hash())

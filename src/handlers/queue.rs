@@ -20,7 +20,7 @@ use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body;
 use crate::idempotency::seal;
 use crate::ids::EventId;
-use crate::response::Problem;
+use crate::response::{self, Problem};
 use crate::store::queue::{TicketLookup, TicketTurn, POSITION_PLACEHOLDER};
 use crate::store::AnswerArgs;
 use crate::time::rfc3339;
@@ -168,5 +168,5 @@ fn answer(body: serde_json::Value, retry_after: Option<&str>) -> Response {
     if let Some(seconds) = retry_after {
         builder.header("retry-after", seconds);
     }
-    builder.body(body.to_string()).build()
+    builder.body(response::to_json(&body)).build()
 }

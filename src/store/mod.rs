@@ -234,7 +234,7 @@ impl Store {
             arg(keys::event(event)),
             arg(key_hash),
             arg(fingerprint),
-            arg(answer.status.to_string()),
+            RedisParameter::Int64(answer.status.into()),
             arg(answer.location.clone()),
             arg(if round_trip {
                 answer.body.clone()

@@ -101,13 +101,13 @@ impl Store {
         let (answer, token_hash) = commit();
         // createdAt from this instance's clock, as for events: one `TIME`
         // less inside the Redis that every node shares.
-        let created_at_ms = now_millis().to_string();
+        let created_at_ms = i64::try_from(now_millis()).unwrap_or(i64::MAX);
         let args = || {
             vec![
                 arg(booking_id),
                 arg(seat.as_str()),
                 arg(token_hash.as_str()),
-                arg(created_at_ms.as_str()),
+                RedisParameter::Int64(created_at_ms),
             ]
         };
         let mut reply = self.run_answer_script(&scripts::BOOK_SEAT, event, &answer, args())?;
