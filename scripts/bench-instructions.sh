@@ -33,13 +33,7 @@ rm -rf "$WORK" && mkdir -p "$CALLGRIND_DIR"
 ensure_redis_server
 command -v valgrind >/dev/null || apt_install valgrind
 find_spin
-build_component
-say "building the yardstick (bench/yardstick)"
-cargo build --target wasm32-wasip1 --release -p yardstick
-say "preparing the seed service from $SEED_SRC"
-mkdir -p "$WORK/seed-node"
-cp "$SEED_SRC/package.json" "$SEED_SRC/server.js" "$WORK/seed-node/"
-(cd "$WORK/seed-node" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
+prepare_bench_builds "$WORK"
 
 # Every process below starts with instrumentation off; instructions.py
 # switches it on around each measured row only.

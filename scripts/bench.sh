@@ -45,14 +45,7 @@ rm -rf "$WORK/snap" && mkdir -p "$WORK/snap"
 ensure_redis_server
 command -v wrk >/dev/null || apt_install wrk
 find_spin
-build_component
-say "building the yardstick (bench/yardstick)"
-cargo build --target wasm32-wasip1 --release -p yardstick
-
-say "preparing the seed service from $SEED_SRC"
-rm -rf "$WORK/seed-node" && mkdir -p "$WORK/seed-node"
-cp "$SEED_SRC/package.json" "$SEED_SRC/server.js" "$WORK/seed-node/"
-(cd "$WORK/seed-node" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
+prepare_bench_builds "$WORK"
 
 trap_stop_started
 start_service "$WORK"

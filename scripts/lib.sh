@@ -146,6 +146,20 @@ stop_spin() {
   kill -KILL -- "-$pgid" 2>/dev/null || true
 }
 
+# prepare_bench_builds WORK: what both benchmarks serve, built: the
+# component, the yardstick (bench/yardstick), and the seed service copied
+# from SEED_SRC into WORK/seed-node with its packages installed.
+prepare_bench_builds() {
+  local work="$1"
+  build_component
+  say "building the yardstick (bench/yardstick)"
+  cargo build --target wasm32-wasip1 --release -p yardstick
+  say "preparing the seed service from $SEED_SRC"
+  rm -rf "$work/seed-node" && mkdir -p "$work/seed-node"
+  cp "$SEED_SRC/package.json" "$SEED_SRC/server.js" "$work/seed-node/"
+  (cd "$work/seed-node" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
+}
+
 # Stops everything the script started (Spin groups first, then `pids`) and
 # deletes the throwaway HOMEs; idempotent, so EXIT after INT is harmless.
 stop_started() {
