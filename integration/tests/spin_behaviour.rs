@@ -309,10 +309,10 @@ fn a_small_answer_reaches_the_client_in_one_piece() {
             .write_all(request.as_bytes())
             .expect("send the request");
         let mut buf = vec![0; 65536];
-        let first = stream.read(&mut buf).expect("read the answer");
+        let first = read_some(&mut stream, &mut buf).expect("read the answer");
         let mut answer = buf[..first].to_vec();
         while !answer.ends_with(b"\r\n0\r\n\r\n") {
-            let more = stream.read(&mut buf).expect("read the rest");
+            let more = read_some(&mut stream, &mut buf).expect("read the rest");
             assert!(more > 0, "Spin closed the connection mid-answer");
             answer.extend_from_slice(&buf[..more]);
         }
@@ -326,6 +326,18 @@ fn a_small_answer_reaches_the_client_in_one_piece() {
         }
     }
     assert!(split.is_empty(), "answers split across reads: {split:?}");
+}
+
+/// One `read`, retried when a signal interrupted it before any byte
+/// arrived (EINTR consumes nothing, so the next read is still the first
+/// that returns data).
+fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
 }
 
 /// `files` in `spin.toml`: Spin mounts the listed files into the component
