@@ -8,10 +8,10 @@
 //!
 //! Not spin-sdk's `Router`: it trims `/` at both ends and answers 404/405 in plain text, no `Allow`.
 
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Request, Response};
 
 use crate::handlers::{
-    book, bookings, event_list, events, health, holds, openapi, page, queue, version,
+    book, bookings, event_list, events, health, holds, method_name, openapi, page, queue, version,
 };
 use crate::response::Problem;
 
@@ -79,23 +79,6 @@ pub fn route(req: &Request) -> Response {
     Problem::method_not_allowed(&allow.join(", "))
         .with_header("allow", allow.join(", "))
         .into_response()
-}
-
-/// The method's name as [`ROUTES`] spells it, without allocating (an
-/// extension method keeps its own spelling and matches no route).
-fn method_name(method: &Method) -> &str {
-    match method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Delete => "DELETE",
-        Method::Patch => "PATCH",
-        Method::Head => "HEAD",
-        Method::Options => "OPTIONS",
-        Method::Connect => "CONNECT",
-        Method::Trace => "TRACE",
-        Method::Other(name) => name,
-    }
 }
 
 /// Calls the handler of a matched route.

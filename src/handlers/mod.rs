@@ -17,7 +17,7 @@ pub mod queue;
 pub mod seat_list;
 pub mod version;
 
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{Method, Request, Response};
 
 use crate::auth::bearer;
 use crate::idempotency::{self, Idempotency};
@@ -49,23 +49,42 @@ pub fn resource_id(raw: &str, not_found: fn() -> Problem) -> Result<String, Prob
     parse_uuid(raw).ok_or_else(not_found)
 }
 
+/// The method's name as `router::ROUTES` and request fingerprints spell it
+/// (as spin-sdk's `Display` does), without allocating: every request needs
+/// it. An extension method keeps its own spelling and matches no route.
+pub fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Patch => "PATCH",
+        Method::Head => "HEAD",
+        Method::Options => "OPTIONS",
+        Method::Connect => "CONNECT",
+        Method::Trace => "TRACE",
+        Method::Other(name) => name,
+    }
+}
+
 /// Reads the request's `Idempotency-Key`, fingerprinting the request: its
 /// method, path, bearer token (so a replay needs the same credentials) and body.
 pub fn idempotency(req: &Request, path: &str) -> Result<Option<Idempotency>, Problem> {
-    let method = req.method().to_string();
     let header = req.header("idempotency-key").map(|v| v.as_bytes());
     let target = match bearer(req) {
         Some(token) => format!("{path} {}", crate::token::hash(token)),
         None => path.to_owned(),
     };
-    Idempotency::from_header(header, &method, &target, req.body()).map_err(|why| {
-        Problem::new(
-            400,
-            "invalid_idempotency_key",
-            "Invalid Idempotency-Key",
-            why.to_owned(),
-        )
-    })
+    Idempotency::from_header(header, method_name(req.method()), &target, req.body()).map_err(
+        |why| {
+            Problem::new(
+                400,
+                "invalid_idempotency_key",
+                "Invalid Idempotency-Key",
+                why.to_owned(),
+            )
+        },
+    )
 }
 
 /// Opens the store and runs `op`; any store failure becomes its problem answer.

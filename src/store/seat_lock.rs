@@ -5,8 +5,8 @@
 //! Round trips after `open`: one `SET` and, only for the caller that got
 //! the lock, one `EVALSHA` (and an `EVAL` after it when Redis has lost its
 //! script cache, see `eval.rs`); a second `EVALSHA` when the default event
-//! has a seat map, which the lean first script leaves to `book_mapped_seat`. A seat already sold answers from the `SET` alone,
-//! because `SET ... NX GET` returns the marker that blocked it (plus one
+//! has a seat map, which the lean first script leaves to `book_mapped_seat`.
+//! A seat already sold answers from the `SET` alone, because `SET ... NX GET` returns the marker that blocked it (plus one
 //! read of the stored answer when the request carries an Idempotency-Key,
 //! in case it was this very request that sold it).
 

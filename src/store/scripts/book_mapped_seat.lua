@@ -1,7 +1,9 @@
 -- pieces: event version_key lock_key booking_keys map_key seat_parts unknown_seats mark_seats answer create_booking
 -- Commits a booking for one seat of the default event when that event has
 -- a seat map (POST /api/book/{seatId}, after its SET NX, when book_seat.lua
--- answered 'mapped'): the caller still holds the seat's lock.
+-- answered 'mapped'): the caller still holds the seat's lock, and the event
+-- exists (book_seat.lua saw it; events are never deleted), so its map does
+-- too (create_event.lua writes both).
 --
 -- The fencing check comes first: if the lock no longer holds the caller's
 -- token (it expired and someone else took it), nothing is written.
@@ -20,11 +22,10 @@ if replay then
   return replay
 end
 if redis.call('GET', lock) ~= ARGV[6] then return {'lost_lock'} end
-local has_map = redis.call('EXISTS', EVENT_KEY) == 1
-if has_map and #unknown_seats({ARGV[7]}) > 0 then
+if #unknown_seats({ARGV[7]}) > 0 then
   redis.call('DEL', lock)
   return {'unknown_seats', {ARGV[7]}}
 end
 create_booking(ARGV[6], ARGV[8], {ARGV[7]}, '', ARGV[9])
-if has_map then mark_seats({ARGV[7]}, 'b') end
+mark_seats({ARGV[7]}, 'b')
 return success(nil)
