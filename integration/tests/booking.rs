@@ -301,9 +301,10 @@ fn one_booking_costs_one_connection_one_set_and_one_evalsha() {
 
 /// When the default event was given a seat map, the seed's endpoint books
 /// only seats on it and marks them sold there: the lean script answers
-/// `mapped` without writing, and `book_mapped_seat` commits with the lock
-/// still held. That costs this rare case one more `EVALSHA`; an unknown seat
-/// is refused and its lock let go at once.
+/// `mapped` without writing, and `book_seat_full` commits with the lock
+/// still held. That costs this rare case one more `EVALSHA` (none with an
+/// Idempotency-Key, which runs `book_seat_full` first); an unknown seat is
+/// refused and its lock let go at once.
 #[test]
 fn the_default_event_with_a_map_books_only_its_seats_and_marks_them() {
     let service = Service::start();
@@ -340,6 +341,25 @@ fn the_default_event_with_a_map_books_only_its_seats_and_marks_them() {
     );
     book("A-1").assert_problem(409, "seat_booked");
     assert_eq!(r.scard::<_, u64>(DEFAULT_BOOKINGS).unwrap(), 2);
+
+    // With an Idempotency-Key the full script commits at once, its answer
+    // stored with the booking: one EVALSHA, the map marked, a retry replayed.
+    let key = [("idempotency-key", "mapped-default-A-2")];
+    let keyed = || service.send("POST", "/api/book/A-2", &key, None);
+    let (first, cost) = monitor.cost_of(&service.redis, keyed);
+    assert_eq!(
+        first.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&first.body)
+    );
+    assert_eq!(cost.sent, [vec!["SET", "EVALSHA"]]);
+    assert_eq!(r.hget::<_, _, String>("map:{default}", "A").unwrap(), "bbb");
+    let retry = keyed();
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.body, first.body);
+    assert_eq!(r.scard::<_, u64>(DEFAULT_BOOKINGS).unwrap(), 3);
 }
 
 /// The replica settings are checked when the store opens, before anything

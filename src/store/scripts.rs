@@ -117,10 +117,11 @@ pub const fn strip(source: &[u8], out: &mut [u8]) -> usize {
     len
 }
 
-/// Commits `POST /api/book/{seatId}` after its `SET NX` lock.
-pub const BOOK_SEAT: Script = event_script!("book_seat.lua": "event" "answer");
-/// Commits it when the default event has a seat map.
-pub const BOOK_MAPPED_SEAT: Script = event_script!("book_mapped_seat.lua":
+/// Commits `POST /api/book/{seatId}` after its `SET NX` lock, for a request
+/// without an Idempotency-Key.
+pub const BOOK_SEAT: Script = event_script!("book_seat.lua": "event");
+/// Commits it with an Idempotency-Key, or when the default event has a map.
+pub const BOOK_SEAT_FULL: Script = event_script!("book_seat_full.lua":
     "event" "version_key" "lock_key" "booking_keys" "map_key" "seat_parts" "unknown_seats"
     "mark_seats" "answer" "create_booking");
 /// Creates an event.
@@ -171,7 +172,7 @@ mod tests {
 
     const EVENT_SCRIPTS: &[(&str, Script)] = &[
         ("book_seat.lua", BOOK_SEAT),
-        ("book_mapped_seat.lua", BOOK_MAPPED_SEAT),
+        ("book_seat_full.lua", BOOK_SEAT_FULL),
         ("create_event.lua", CREATE_EVENT),
         ("hold_seats.lua", HOLD_SEATS),
         ("hold_best.lua", HOLD_BEST),

@@ -4,9 +4,11 @@
 //!
 //! Round trips after `open`: one `SET` and, only for the caller that got
 //! the lock, one `EVALSHA` (and an `EVAL` after it when Redis has lost its
-//! script cache, see `eval.rs`); a second `EVALSHA` when the default event
-//! has a seat map, which the lean first script leaves to `book_mapped_seat`.
-//! A seat already sold answers from the `SET` alone, because `SET ... NX GET` returns the marker that blocked it (plus one
+//! script cache, see `eval.rs`): `book_seat.lua` without an
+//! Idempotency-Key, `book_seat_full.lua` with one. A second `EVALSHA` when
+//! the default event has a seat map, which the lean script leaves to
+//! `book_seat_full.lua`. A seat already sold answers from the `SET` alone,
+//! because `SET ... NX GET` returns the marker that blocked it (plus one
 //! read of the stored answer when the request carries an Idempotency-Key,
 //! in case it was this very request that sold it).
 
@@ -98,7 +100,7 @@ impl Store {
             }
             return Ok(refusal);
         }
-        let (answer, token_hash) = commit();
+        let (mut answer, token_hash) = commit();
         // createdAt from this instance's clock, as for events: one `TIME`
         // less inside the Redis that every node shares.
         let created_at_ms = i64::try_from(now_millis()).unwrap_or(i64::MAX);
@@ -110,18 +112,57 @@ impl Store {
                 RedisParameter::Int64(created_at_ms),
             ]
         };
-        let mut reply = self.run_answer_script(&scripts::BOOK_SEAT, event, &answer, args())?;
-        if matches!(&reply, ScriptReply::Refused { word, .. } if word == "mapped") {
-            // The event has a seat map: the lock is still ours, and the
-            // script that checks and marks the map commits.
-            reply = self.run_answer_script(&scripts::BOOK_MAPPED_SEAT, event, &answer, args())?;
+        if idempotency.is_none() {
+            // No answer to store: the lean script commits, and the answer
+            // rendered here is the one given.
+            let mut params = vec![RedisParameter::Int64(1), arg(keys::event(event))];
+            params.extend(args());
+            let reply = self.eval(&scripts::BOOK_SEAT, params)?;
+            match LeanCommit::from_reply(&reply) {
+                Some(LeanCommit::Booked) => {
+                    self.ensure_replicated()?;
+                    let body = std::mem::take(&mut answer.body);
+                    return Ok(SeatBooking::Answer(ScriptReply::Done(body), answer));
+                }
+                Some(LeanCommit::LostLock) => return Ok(SeatBooking::Locked),
+                // The event has a seat map: the lock is still ours, and
+                // the script that checks and marks the map commits.
+                Some(LeanCommit::Mapped) => {}
+                None => return Err(unexpected("EVALSHA", &reply)),
+            }
         }
+        let reply = self.run_answer_script(&scripts::BOOK_SEAT_FULL, event, &answer, args())?;
         Ok(match reply {
             // The lock expired and was taken over before we committed: the
             // fencing check wrote nothing, and the seat belongs to the other caller.
             ScriptReply::Refused { word, .. } if word == "lost_lock" => SeatBooking::Locked,
             other => SeatBooking::Answer(other, answer),
         })
+    }
+}
+
+/// What `book_seat.lua` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LeanCommit {
+    /// `ok`: the seat is booked.
+    Booked,
+    /// `lost_lock`: the lock expired and was taken over; nothing written.
+    LostLock,
+    /// `mapped`: the default event has a seat map; nothing written.
+    Mapped,
+}
+
+impl LeanCommit {
+    fn from_reply(reply: &[RedisResult]) -> Option<LeanCommit> {
+        match reply {
+            [RedisResult::Binary(word)] => match word.as_slice() {
+                b"ok" => Some(LeanCommit::Booked),
+                b"lost_lock" => Some(LeanCommit::LostLock),
+                b"mapped" => Some(LeanCommit::Mapped),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
 
@@ -143,5 +184,26 @@ mod tests {
         );
         assert_eq!(LockAttempt::from_reply(&[]), None);
         assert_eq!(LockAttempt::from_reply(&[Int64(1)]), None);
+    }
+
+    #[test]
+    fn lean_commit_reply_is_read_correctly() {
+        use RedisResult::*;
+        let word = |w: &str| [Binary(w.as_bytes().to_vec())];
+        assert_eq!(
+            LeanCommit::from_reply(&word("ok")),
+            Some(LeanCommit::Booked)
+        );
+        assert_eq!(
+            LeanCommit::from_reply(&word("lost_lock")),
+            Some(LeanCommit::LostLock)
+        );
+        assert_eq!(
+            LeanCommit::from_reply(&word("mapped")),
+            Some(LeanCommit::Mapped)
+        );
+        assert_eq!(LeanCommit::from_reply(&word("taken")), None);
+        assert_eq!(LeanCommit::from_reply(&[Status("ok".into())]), None);
+        assert_eq!(LeanCommit::from_reply(&[]), None);
     }
 }
