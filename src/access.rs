@@ -8,11 +8,11 @@
 //! token is admission, and its expiry is inside it. The version prefix lets
 //! a later format live next to this one.
 
+use crate::request::Request;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use spin_sdk::http::Request;
 use spin_sdk::variables;
 use subtle::ConstantTimeEq;
 
@@ -105,7 +105,7 @@ pub fn admitted_ticket(req: &Request, event: &EventId) -> String {
         return String::new();
     };
     QueueSecret::from_variables()
-        .and_then(|secret| secret.verify(token, event, now_millis()))
+        .and_then(|secret| secret.verify(&token, event, now_millis()))
         .unwrap_or_default()
 }
 

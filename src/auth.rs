@@ -2,7 +2,7 @@
 //! events, and the hold and booking tokens clients present as
 //! `Authorization: Bearer <token>`.
 
-use spin_sdk::http::Request;
+use crate::request::Request;
 use spin_sdk::variables;
 
 use crate::response::Problem;
@@ -13,13 +13,14 @@ use crate::token::same_secret;
 pub const ADMIN_TOKEN_VARIABLE: &str = "admin_token";
 
 /// The bearer token of the request, if it sent one.
-pub fn bearer(req: &Request) -> Option<&str> {
-    let value = req.header("authorization")?.as_str()?;
+pub fn bearer(req: &Request) -> Option<String> {
+    let value = req.header("authorization")?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
+        .map(str::to_owned)
 }
 
 /// 401 when a request carries no bearer token.
@@ -55,7 +56,7 @@ pub fn require_admin(req: &Request) -> Result<(), Problem> {
             "no admin token is configured; set the admin_token variable".to_owned(),
         ));
     }
-    if same_secret(given, &expected) {
+    if same_secret(&given, &expected) {
         Ok(())
     } else {
         Err(forbidden())

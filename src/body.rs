@@ -3,41 +3,56 @@
 //! (415 otherwise), and a body that parses into the expected shape with no
 //! unknown fields (400 otherwise, naming what was wrong).
 
+use crate::request::{BodyError, Request};
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
-use spin_sdk::http::Request;
 
 use crate::response::Problem;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
-/// Checks the declared and actual size of the request body.
+/// Checks the size the request declares (`Content-Length`), without
+/// reading the body. Endpoints that take no body call only this: their
+/// body is read only when an Idempotency-Key fingerprints it ([`bytes`]).
 pub fn check_size(req: &Request) -> Result<(), Problem> {
     let declared = req
         .header("content-length")
-        .and_then(|v| v.as_str())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let too_large =
-        declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) || req.body().len() > MAX_BODY_BYTES;
-    if too_large {
-        return Err(Problem::new(
-            413,
-            "body_too_large",
-            "Request body too large",
-            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-        ));
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
     }
     Ok(())
 }
 
+/// The request body: 413 past [`MAX_BODY_BYTES`] (reading stops there),
+/// 400 when the stream fails.
+pub fn bytes(req: &Request) -> Result<&[u8], Problem> {
+    check_size(req)?;
+    req.body().map_err(|e| match e {
+        BodyError::TooLarge => too_large(),
+        BodyError::Unreadable(why) => Problem::new(
+            400,
+            "unreadable_body",
+            "Unreadable request body",
+            format!("the request body could not be read: {why}"),
+        ),
+    })
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        413,
+        "body_too_large",
+        "Request body too large",
+        format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+    )
+}
+
 /// Parses the request body as JSON of type `T`.
 pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
-    check_size(req)?;
-    let content_type = req
-        .header("content-type")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
+    let body = bytes(req)?;
+    let content_type = req.header("content-type").unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
         return Err(Problem::new(
@@ -47,7 +62,7 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
             "send the body as Content-Type: application/json".to_owned(),
         ));
     }
-    serde_json::from_slice(req.body()).map_err(|e| invalid_body(&e.to_string()))
+    serde_json::from_slice(body).map_err(|e| invalid_body(&e.to_string()))
 }
 
 /// 400 for a body that is not what the endpoint takes.

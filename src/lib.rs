@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod ids;
 pub mod mounted_file;
+pub mod request;
 pub mod response;
 pub mod router;
 pub mod seat_map;
@@ -19,23 +20,14 @@ pub mod store;
 pub mod time;
 pub mod token;
 
-use spin_sdk::http::conversions::TryFromIncomingRequest;
-use spin_sdk::http::{IncomingRequest, Request, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
-/// Spin calls this once per HTTP request: the whole request is read, the
-/// router answers it, and `send_response` hands the answer back to Spin.
+/// Spin calls this once per HTTP request: the router answers it, reading
+/// headers and body only as the handler needs them (`request`), and
+/// `send_response` hands the answer back to Spin.
 #[http_component]
-async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    let response = match Request::try_from_incoming_request(req).await {
-        Ok(req) => router::route(&req),
-        Err(e) => response::Problem::new(
-            400,
-            "unreadable_body",
-            "Unreadable request body",
-            format!("the request body could not be read: {e}"),
-        )
-        .into_response(),
-    };
+fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let response = router::route(&request::Request::from_incoming(req));
     send_response::send(response, out);
 }

@@ -3,7 +3,9 @@
 //! a wait. The 201 now also carries a booking token, to read or cancel it.
 
 use serde::Serialize;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
+
+use crate::request::Request;
 
 use super::new_booking::NewBooking;
 use super::{answer_response, idempotency, respond, seat_refusal, with_store};

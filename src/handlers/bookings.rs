@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
+
+use crate::request::Request;
 
 use super::new_booking::NewBooking;
 use super::seat_list::seat_list;
@@ -74,7 +76,7 @@ fn try_get(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Response
     let booking_id = resource_id(raw_booking, booking_not_found)?;
     let record =
         with_store(|store| store.booking(&event, &booking_id))?.ok_or_else(booking_not_found)?;
-    if !same_secret(&token::hash(given), &record.token_hash) {
+    if !same_secret(&token::hash(&given), &record.token_hash) {
         return Err(forbidden());
     }
     let seats: Vec<&str> = record.seats.split(',').collect();
@@ -101,7 +103,7 @@ fn try_cancel(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Respo
     let event = event_id(raw_event)?;
     let given = bearer(req).ok_or_else(|| unauthorized("booking token"))?;
     let booking_id = resource_id(raw_booking, booking_not_found)?;
-    let word = with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(given)))?;
+    let word = with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(&given)))?;
     match word.as_str() {
         "ok" => Ok(Response::new(204, ())),
         "not_found" => Err(booking_not_found()),

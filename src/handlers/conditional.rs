@@ -10,7 +10,9 @@
 //! Only tags of that shape can match, so only they (checked digit by digit)
 //! reach Redis as script arguments.
 
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
+
+use crate::request::Request;
 
 use crate::response::Problem;
 
@@ -166,11 +168,8 @@ mod tests {
     use super::*;
 
     fn known(kind: Representation, header: &str) -> Vec<String> {
-        let req = Request::builder()
-            .method(spin_sdk::http::Method::Get)
-            .uri("/api/events/gala/seats")
-            .header("if-none-match", header)
-            .build();
+        let req = Request::new(spin_sdk::http::Method::Get, "/api/events/gala/seats")
+            .with_header("if-none-match", header);
         kind.known_validators(&req)
     }
 

@@ -7,7 +7,9 @@
 
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
+
+use crate::request::Request;
 
 use super::conditional::{uncacheable, CACHE_CONTROL};
 use super::with_store;

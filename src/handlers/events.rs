@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
+
+use crate::request::Request;
 
 use super::conditional::{uncacheable, Representation};
 use super::{

@@ -3,7 +3,9 @@
 //! release with the token to free them; expiry frees them by itself.
 
 use serde::{Deserialize, Serialize};
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
+
+use crate::request::Request;
 use uuid::Uuid;
 
 use super::new_booking::NewBooking;
@@ -191,7 +193,7 @@ fn try_confirm(
             &event,
             &args,
             &hold_id,
-            &token::hash(hold_token),
+            &token::hash(&hold_token),
             &booking.id,
             &booking.token_hash(),
         )
@@ -211,7 +213,7 @@ fn try_release(req: &Request, raw_event: &str, raw_hold: &str) -> Result<Respons
     let event = event_id(raw_event)?;
     let hold_token = bearer(req).ok_or_else(|| unauthorized("hold token"))?;
     let hold_id = resource_id(raw_hold, hold_not_found)?;
-    let word = with_store(|store| store.release_hold(&event, &hold_id, &token::hash(hold_token)))?;
+    let word = with_store(|store| store.release_hold(&event, &hold_id, &token::hash(&hold_token)))?;
     match word.as_str() {
         "ok" => Ok(Response::new(204, ())),
         "no_event" => Err(super::event_not_found(&event)),

@@ -17,11 +17,13 @@ pub mod queue;
 pub mod seat_list;
 pub mod version;
 
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Method, Response};
 
 use crate::auth::bearer;
+use crate::body;
 use crate::idempotency::{self, Idempotency};
 use crate::ids::{parse_uuid, EventId, InvalidId};
+use crate::request::Request;
 use crate::response::{self, Problem};
 use crate::store::{AnswerArgs, ScriptReply, Store, StoreError};
 
@@ -69,13 +71,18 @@ pub fn method_name(method: &Method) -> &str {
 
 /// Reads the request's `Idempotency-Key`, fingerprinting the request: its
 /// method, path, bearer token (so a replay needs the same credentials) and body.
+/// Without the header nothing else is read (the body of an endpoint that
+/// takes none stays unread).
 pub fn idempotency(req: &Request, path: &str) -> Result<Option<Idempotency>, Problem> {
-    let header = req.header("idempotency-key").map(|v| v.as_bytes());
+    let Some(header) = req.header_bytes("idempotency-key") else {
+        return Ok(None);
+    };
     let target = match bearer(req) {
-        Some(token) => format!("{path} {}", crate::token::hash(token)),
+        Some(token) => format!("{path} {}", crate::token::hash(&token)),
         None => path.to_owned(),
     };
-    Idempotency::from_header(header, method_name(req.method()), &target, req.body()).map_err(
+    let body = body::bytes(req)?;
+    Idempotency::from_header(Some(&header), method_name(req.method()), &target, body).map_err(
         |why| {
             Problem::new(
                 400,

@@ -8,7 +8,9 @@
 
 use serde::Serialize;
 use serde_json::json;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
+
+use crate::request::Request;
 use uuid::Uuid;
 
 use super::{
@@ -110,7 +112,7 @@ fn try_status(req: &Request, raw_event: &str, raw_ticket: &str) -> Result<Respon
     let ticket_token = bearer(req).ok_or_else(|| unauthorized("ticket token"))?;
     let ticket_id = resource_id(raw_ticket, ticket_not_found)?;
     let lookup =
-        with_store(|store| store.queue_status(&event, &ticket_id, &token::hash(ticket_token)))?;
+        with_store(|store| store.queue_status(&event, &ticket_id, &token::hash(&ticket_token)))?;
     let turn = match lookup {
         TicketLookup::Found(turn) => turn,
         TicketLookup::Refused(word) => return Err(queue_refusal(&event, &word)),
