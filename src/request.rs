@@ -117,7 +117,7 @@ impl Request {
                 headers, incoming, ..
             } => headers
                 .get_or_init(|| incoming.headers())
-                .get(&name.to_owned())
+                .get(name)
                 .pop(),
             Source::Parts { headers, .. } => headers
                 .iter()
