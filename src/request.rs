@@ -115,10 +115,7 @@ impl Request {
         match &self.source {
             Source::Incoming {
                 headers, incoming, ..
-            } => headers
-                .get_or_init(|| incoming.headers())
-                .get(name)
-                .pop(),
+            } => headers.get_or_init(|| incoming.headers()).get(name).pop(),
             Source::Parts { headers, .. } => headers
                 .iter()
                 .rev()
