@@ -8,6 +8,7 @@ pub mod access;
 pub mod auth;
 pub mod body;
 pub mod handlers;
+pub mod http_response;
 pub mod idempotency;
 pub mod ids;
 pub mod mounted_file;

@@ -8,7 +8,7 @@
 //!
 //! Not spin-sdk's `Router`: it trims `/` at both ends and answers 404/405 in plain text, no `Allow`.
 
-use spin_sdk::http::Response;
+use crate::http_response::Response;
 
 use crate::request::Request;
 

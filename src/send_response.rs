@@ -13,18 +13,29 @@
 //! event) is streamed after the head as before, since writing more than
 //! the stream accepts before the head is set would wait forever.
 
-use spin_sdk::http::{OutgoingBody, OutgoingResponse, Response, ResponseOutparam};
+use spin_sdk::http::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
+
+use crate::http_response::Response;
 
 /// Sends `response` through `out`, body first when it fits.
-pub fn send(mut response: Response, out: ResponseOutparam) {
-    let body = std::mem::take(response.body_mut());
-    let outgoing: OutgoingResponse = match response.try_into() {
-        Ok(outgoing) => outgoing,
+pub fn send(response: Response, out: ResponseOutparam) {
+    let (status, headers, body) = response.into_parts();
+    let entries: Vec<(String, Vec<u8>)> = headers
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.into_owned().into_bytes()))
+        .collect();
+    let fields = match Fields::from_list(&entries) {
+        Ok(fields) => fields,
         Err(e) => {
-            eprintln!("could not convert the response: {e}");
+            eprintln!("could not set the response headers: {e:?}");
             return;
         }
     };
+    let outgoing = OutgoingResponse::new(fields);
+    if outgoing.set_status_code(status).is_err() {
+        eprintln!("could not set the response status {status}");
+        return;
+    }
     let Ok(outgoing_body) = outgoing.body() else {
         eprintln!("the response body was already taken");
         return;

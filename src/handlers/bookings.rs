@@ -1,9 +1,9 @@
 //! Bookings: book named seats directly (all or nothing), then read or
 //! cancel the booking with its secret token.
 
+use crate::http_response::Response;
 use serde::Deserialize;
 use serde_json::json;
-use spin_sdk::http::Response;
 
 use crate::request::Request;
 
@@ -105,7 +105,7 @@ fn try_cancel(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Respo
     let booking_id = resource_id(raw_booking, booking_not_found)?;
     let word = with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(&given)))?;
     match word.as_str() {
-        "ok" => Ok(Response::new(204, ())),
+        "ok" => Ok(Response::new(204, Vec::new())),
         "not_found" => Err(booking_not_found()),
         "forbidden" => Err(forbidden()),
         other => Err(super::unexpected_reply(other)),

@@ -5,9 +5,9 @@
 //! (`conditional::CACHE_CONTROL`): counts a second or so old are fine for
 //! picking an event.
 
+use crate::http_response::Response;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
-use spin_sdk::http::Response;
 
 use crate::request::Request;
 

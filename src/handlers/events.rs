@@ -4,9 +4,9 @@
 //! Redis round trip, carry an ETag and answer `If-None-Match` with 304
 //! (`conditional.rs`), so caches can serve them.
 
+use crate::http_response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use spin_sdk::http::Response;
 
 use crate::request::Request;
 

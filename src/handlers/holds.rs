@@ -2,8 +2,8 @@
 //! available for a TTL, all or nothing; confirm with the token to book;
 //! release with the token to free them; expiry frees them by itself.
 
+use crate::http_response::Response;
 use serde::{Deserialize, Serialize};
-use spin_sdk::http::Response;
 
 use crate::request::Request;
 use uuid::Uuid;
@@ -215,7 +215,7 @@ fn try_release(req: &Request, raw_event: &str, raw_hold: &str) -> Result<Respons
     let hold_id = resource_id(raw_hold, hold_not_found)?;
     let word = with_store(|store| store.release_hold(&event, &hold_id, &token::hash(&hold_token)))?;
     match word.as_str() {
-        "ok" => Ok(Response::new(204, ())),
+        "ok" => Ok(Response::new(204, Vec::new())),
         "no_event" => Err(super::event_not_found(&event)),
         other => Err(hold_refusal(other)),
     }

@@ -17,7 +17,9 @@ pub mod queue;
 pub mod seat_list;
 pub mod version;
 
-use spin_sdk::http::{Method, Response};
+use spin_sdk::http::Method;
+
+use crate::http_response::Response;
 
 use crate::auth::bearer;
 use crate::body;

@@ -2,7 +2,7 @@
 //! kept in the repository (`api/openapi.json`) as the source of truth and
 //! mounted into the component by `spin.toml` (see `mounted_file`).
 
-use spin_sdk::http::Response;
+use crate::http_response::Response;
 
 use super::respond;
 use crate::mounted_file;

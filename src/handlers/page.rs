@@ -11,7 +11,7 @@
 //! carry a hash of their content (`?v=…`), so browsers may cache them for a
 //! year and still fetch a new version the moment it ships.
 
-use spin_sdk::http::Response;
+use crate::http_response::Response;
 
 use super::{event_id, respond};
 use crate::mounted_file::{self, PAGE_CSS, PAGE_HTML, PAGE_JS};
@@ -74,7 +74,7 @@ fn html() -> Result<Response, Problem> {
         .build())
 }
 
-fn asset(content_type: &str, path: &str) -> Result<Response, Problem> {
+fn asset(content_type: &'static str, path: &str) -> Result<Response, Problem> {
     let body = mounted_file::read(path)?;
     Ok(Response::builder()
         .status(200)
@@ -107,10 +107,7 @@ mod tests {
     use super::*;
 
     fn header(res: &Response, name: &str) -> String {
-        res.header(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
+        res.header(name).unwrap_or_default().to_owned()
     }
 
     fn read(path: &str) -> String {
@@ -147,7 +144,7 @@ mod tests {
     #[test]
     fn the_page_is_locked_down() {
         for res in [landing(), event("gala")] {
-            assert_eq!(*res.status(), 200);
+            assert_eq!(res.status(), 200);
             assert_eq!(header(&res, "content-type"), "text/html; charset=utf-8");
             assert_eq!(
                 header(&res, "content-security-policy"),
@@ -176,7 +173,7 @@ mod tests {
     #[test]
     fn a_bad_event_id_is_refused_before_the_page() {
         let res = event("a%20b");
-        assert_eq!(*res.status(), 400);
+        assert_eq!(res.status(), 400);
         assert_eq!(header(&res, "content-type"), "application/problem+json");
     }
 

@@ -6,9 +6,9 @@
 //! script call each; the access token is checked later with no Redis at all
 //! (see `access.rs`).
 
+use crate::http_response::Response;
 use serde::Serialize;
 use serde_json::json;
-use spin_sdk::http::Response;
 
 use crate::request::Request;
 use uuid::Uuid;
@@ -168,7 +168,7 @@ fn answer(body: serde_json::Value, retry_after: Option<&str>) -> Response {
         .header("content-type", "application/json")
         .header("cache-control", "no-store");
     if let Some(seconds) = retry_after {
-        builder.header("retry-after", seconds);
+        builder.header("retry-after", seconds.to_owned());
     }
     builder.body(response::to_json(&body)).build()
 }

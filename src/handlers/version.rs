@@ -1,8 +1,8 @@
 //! `GET /api/version`: the component's name and version. It touches no
 //! Redis, which also makes it the benchmark's measure of the per-request floor.
 
+use crate::http_response::Response;
 use serde_json::json;
-use spin_sdk::http::Response;
 
 use crate::response;
 
