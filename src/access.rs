@@ -8,7 +8,6 @@
 //! token is admission, and its expiry is inside it. The version prefix lets
 //! a later format live next to this one.
 
-use crate::request::Request;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -18,6 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::bearer;
 use crate::ids::EventId;
+use crate::request::Request;
 use crate::time::now_millis;
 
 /// The Spin variable holding the signing secret. Empty, unset or shorter

@@ -2,9 +2,9 @@
 //! events, and the hold and booking tokens clients present as
 //! `Authorization: Bearer <token>`.
 
-use crate::request::Request;
 use spin_sdk::variables;
 
+use crate::request::Request;
 use crate::response::Problem;
 use crate::token::same_secret;
 

@@ -3,9 +3,10 @@
 //! Every error the API gives is a [`Problem`] with a stable machine-readable
 //! `code`, so clients can branch on it without parsing prose.
 
-use crate::http_response::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::http_response::Response;
 
 /// Seconds a client should wait before retrying when Redis is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 1;

@@ -8,13 +8,11 @@
 //!
 //! Not spin-sdk's `Router`: it trims `/` at both ends and answers 404/405 in plain text, no `Allow`.
 
-use crate::http_response::Response;
-
-use crate::request::Request;
-
 use crate::handlers::{
     book, bookings, event_list, events, health, holds, method_name, openapi, page, queue, version,
 };
+use crate::http_response::Response;
+use crate::request::Request;
 use crate::response::Problem;
 
 /// Every route the API serves, as OpenAPI writes them.

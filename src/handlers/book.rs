@@ -2,15 +2,13 @@
 //! the default event in one call; contended callers get 409 at once, never
 //! a wait. The 201 now also carries a booking token, to read or cancel it.
 
-use crate::http_response::Response;
-
-use crate::request::Request;
-
 use super::new_booking::NewBooking;
 use super::{answer_response, idempotency, respond, seat_refusal, with_store};
 use crate::body;
+use crate::http_response::Response;
 use crate::idempotency::seal;
 use crate::ids::{EventId, SeatId};
+use crate::request::Request;
 use crate::response::Problem;
 use crate::store::keys::DEFAULT_EVENT;
 use crate::store::seat_lock::SeatBooking;

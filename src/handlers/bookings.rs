@@ -1,11 +1,8 @@
 //! Bookings: book named seats directly (all or nothing), then read or
 //! cancel the booking with its secret token.
 
-use crate::http_response::Response;
 use serde::Deserialize;
 use serde_json::json;
-
-use crate::request::Request;
 
 use super::new_booking::NewBooking;
 use super::seat_list::seat_list;
@@ -15,6 +12,8 @@ use super::{
 use crate::access::admitted_ticket;
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body;
+use crate::http_response::Response;
+use crate::request::Request;
 use crate::response::{self, Problem};
 use crate::time::rfc3339;
 use crate::token::{self, same_secret};

@@ -11,9 +11,7 @@
 //! reach Redis as script arguments.
 
 use crate::http_response::Response;
-
 use crate::request::Request;
-
 use crate::response::Problem;
 
 /// How long a cache may serve a read without asking again, and how long

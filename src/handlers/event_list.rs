@@ -5,14 +5,13 @@
 //! (`conditional::CACHE_CONTROL`): counts a second or so old are fine for
 //! picking an event.
 
-use crate::http_response::Response;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
-use crate::request::Request;
-
 use super::conditional::{uncacheable, CACHE_CONTROL};
 use super::with_store;
+use crate::http_response::Response;
+use crate::request::Request;
 use crate::response::{self, Problem};
 use crate::store::event_list::{Cursor, EventPage};
 use crate::time::rfc3339;

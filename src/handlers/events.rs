@@ -4,11 +4,8 @@
 //! Redis round trip, carry an ETag and answer `If-None-Match` with 304
 //! (`conditional.rs`), so caches can serve them.
 
-use crate::http_response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-use crate::request::Request;
 
 use super::conditional::{uncacheable, Representation};
 use super::{
@@ -17,7 +14,9 @@ use super::{
 use crate::access::QueueSecret;
 use crate::auth::require_admin;
 use crate::body::{self, invalid_body};
+use crate::http_response::Response;
 use crate::ids::EventId;
+use crate::request::Request;
 use crate::response::{self, Problem};
 use crate::seat_map::{self, Row, LEGEND};
 use crate::store::keys::DEFAULT_EVENT;

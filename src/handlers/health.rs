@@ -1,9 +1,9 @@
 //! `GET /health`: 200 when Redis answers a PING, 503 when it does not, so a
 //! load balancer or Kubernetes probe can take an instance without Redis out.
 
-use crate::http_response::Response;
 use serde_json::json;
 
+use crate::http_response::Response;
 use crate::response;
 use crate::store::Store;
 

@@ -2,10 +2,7 @@
 //! available for a TTL, all or nothing; confirm with the token to book;
 //! release with the token to free them; expiry frees them by itself.
 
-use crate::http_response::Response;
 use serde::{Deserialize, Serialize};
-
-use crate::request::Request;
 use uuid::Uuid;
 
 use super::new_booking::NewBooking;
@@ -17,7 +14,9 @@ use super::{
 use crate::access::admitted_ticket;
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body::{self, invalid_body};
+use crate::http_response::Response;
 use crate::idempotency::seal;
+use crate::request::Request;
 use crate::response::Problem;
 use crate::store::holds::{HoldRequest, NewHold};
 use crate::store::{AnswerArgs, SEATS_PLACEHOLDER};

@@ -19,10 +19,9 @@ pub mod version;
 
 use spin_sdk::http::Method;
 
-use crate::http_response::Response;
-
 use crate::auth::bearer;
 use crate::body;
+use crate::http_response::Response;
 use crate::idempotency::{self, Idempotency};
 use crate::ids::{parse_uuid, EventId, InvalidId};
 use crate::request::Request;

@@ -2,9 +2,8 @@
 //! kept in the repository (`api/openapi.json`) as the source of truth and
 //! mounted into the component by `spin.toml` (see `mounted_file`).
 
-use crate::http_response::Response;
-
 use super::respond;
+use crate::http_response::Response;
 use crate::mounted_file;
 
 /// Serves the document.

@@ -11,9 +11,8 @@
 //! carry a hash of their content (`?v=…`), so browsers may cache them for a
 //! year and still fetch a new version the moment it ships.
 
-use crate::http_response::Response;
-
 use super::{event_id, respond};
+use crate::http_response::Response;
 use crate::mounted_file::{self, PAGE_CSS, PAGE_HTML, PAGE_JS};
 use crate::response::Problem;
 

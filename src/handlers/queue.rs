@@ -6,11 +6,8 @@
 //! script call each; the access token is checked later with no Redis at all
 //! (see `access.rs`).
 
-use crate::http_response::Response;
 use serde::Serialize;
 use serde_json::json;
-
-use crate::request::Request;
 use uuid::Uuid;
 
 use super::{
@@ -20,8 +17,10 @@ use super::{
 use crate::access::QueueSecret;
 use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body;
+use crate::http_response::Response;
 use crate::idempotency::seal;
 use crate::ids::EventId;
+use crate::request::Request;
 use crate::response::{self, Problem};
 use crate::store::queue::{TicketLookup, TicketTurn, POSITION_PLACEHOLDER};
 use crate::store::AnswerArgs;

@@ -1,9 +1,9 @@
 //! `GET /api/version`: the component's name and version. It touches no
 //! Redis, which also makes it the benchmark's measure of the per-request floor.
 
-use crate::http_response::Response;
 use serde_json::json;
 
+use crate::http_response::Response;
 use crate::response;
 
 /// Answers with the package name and version.
