@@ -3,14 +3,12 @@
 //! (415 otherwise), and a body that parses into the expected shape with no
 //! unknown fields (400 otherwise, naming what was wrong).
 
-use crate::request::{BodyError, Request};
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
 
+pub use crate::request::MAX_BODY_BYTES;
+use crate::request::{BodyError, Request};
 use crate::response::Problem;
-
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// Checks the size the request declares (`Content-Length`), without
 /// reading the body. Endpoints that take no body call only this: their

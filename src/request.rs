@@ -15,7 +15,8 @@ use std::cell::OnceCell;
 use spin_sdk::http::{Fields, IncomingRequest, Method};
 use wasi::io::streams::StreamError;
 
-use crate::body::MAX_BODY_BYTES;
+/// The largest request body read: reading stops one byte past it.
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// An HTTP request, from Spin or built in code (tests).
 pub struct Request {
