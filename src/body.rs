@@ -23,10 +23,11 @@ pub fn check_size(req: &Request) -> Result<(), Problem> {
     Ok(())
 }
 
-/// The request body: 413 past [`MAX_BODY_BYTES`] (reading stops there),
-/// 400 when the stream fails.
+/// The request body: 413 past [`MAX_BODY_BYTES`] (reading stops there, so
+/// a body declared larger is refused from what was read, with the same
+/// answer [`check_size`] gives), 400 when the stream fails. Handlers that
+/// have already called `check_size` do not pay for its header read twice.
 pub fn bytes(req: &Request) -> Result<&[u8], Problem> {
-    check_size(req)?;
     req.body().map_err(|e| match e {
         BodyError::TooLarge => too_large(),
         BodyError::Unreadable(why) => Problem::new(
@@ -49,6 +50,8 @@ fn too_large() -> Problem {
 
 /// Parses the request body as JSON of type `T`.
 pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    // A body declared over the limit is refused before any of it is read.
+    check_size(req)?;
     let body = bytes(req)?;
     let content_type = req.header("content-type").unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or("").trim();
