@@ -229,9 +229,8 @@ impl Store {
         // seats to fill in would come back unchanged: it stays here, and the
         // script answers `ok` with an empty body (which no answer has).
         let round_trip = answer.idempotency.is_some() || answer.body.contains(SEATS_PLACEHOLDER);
-        let mut params = vec![
-            RedisParameter::Int64(1),
-            arg(keys::event(event)),
+        let mut params = Vec::from(event_key(event));
+        params.extend([
             arg(key_hash),
             arg(fingerprint),
             RedisParameter::Int64(answer.status.into()),
@@ -241,7 +240,7 @@ impl Store {
             } else {
                 String::new()
             }),
-        ];
+        ]);
         params.extend(args);
         let reply = self.eval(script, params)?;
         let reply = match ScriptReply::parse(&reply) {
@@ -265,7 +264,7 @@ impl Store {
         event: &EventId,
         args: Vec<RedisParameter>,
     ) -> Result<Vec<String>, StoreError> {
-        let mut params = vec![RedisParameter::Int64(1), arg(keys::event(event))];
+        let mut params = Vec::from(event_key(event));
         params.extend(std::iter::repeat_with(|| arg("")).take(5));
         params.extend(args);
         Ok(self.eval(script, params)?.into_iter().map(text).collect())
@@ -322,6 +321,12 @@ fn text(r: RedisResult) -> String {
         RedisResult::Int64(n) => n.to_string(),
         RedisResult::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
     }
+}
+
+/// How every event script's parameters begin: one key, `KEYS[1]`, the
+/// event's record (`scripts/lib/event.lua` derives the others from it).
+fn event_key(event: &EventId) -> [RedisParameter; 2] {
+    [RedisParameter::Int64(1), arg(keys::event(event))]
 }
 
 /// A text argument for a Redis command.

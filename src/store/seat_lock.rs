@@ -14,7 +14,9 @@
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
-use super::{arg, keys, scripts, unexpected, AnswerArgs, ScriptReply, Store, StoreError};
+use super::{
+    arg, event_key, keys, scripts, unexpected, AnswerArgs, ScriptReply, Store, StoreError,
+};
 use crate::idempotency::Idempotency;
 use crate::ids::{EventId, SeatId};
 use crate::time::now_millis;
@@ -115,7 +117,7 @@ impl Store {
         if idempotency.is_none() {
             // No answer to store: the lean script commits, and the answer
             // rendered here is the one given.
-            let mut params = vec![RedisParameter::Int64(1), arg(keys::event(event))];
+            let mut params = Vec::from(event_key(event));
             params.extend(args());
             let reply = self.eval(&scripts::BOOK_SEAT, params)?;
             match LeanCommit::from_reply(&reply) {
