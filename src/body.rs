@@ -14,10 +14,10 @@ use crate::response::Problem;
 /// reading the body. Endpoints that take no body call only this: their
 /// body is read only when an Idempotency-Key fingerprints it ([`bytes`]).
 pub fn check_size(req: &Request) -> Result<(), Problem> {
-    let declared = req
-        .header("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if req
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
         return Err(too_large());
     }
     Ok(())

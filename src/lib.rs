@@ -25,10 +25,14 @@ use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 /// Spin calls this once per HTTP request: the router answers it, reading
-/// headers and body only as the handler needs them (`request`), and
-/// `send_response` hands the answer back to Spin.
+/// headers and body only as the handler needs them (`request`); what is
+/// left of a body the client sent is read and dropped, so the client gets
+/// the answer on a connection that stays open; and `send_response` hands
+/// the answer back to Spin.
 #[http_component]
 fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    let response = router::route(&request::Request::from_incoming(req));
+    let req = request::Request::from_incoming(req);
+    let response = router::route(&req);
+    req.discard_unread_body();
     send_response::send(response, out);
 }

@@ -9,14 +9,32 @@
 //! booking, which reads one header and no body. Here the method and path
 //! cost one host call each, a header one `get` on the request's headers,
 //! and a body that no handler reads is never fetched.
+//!
+//! A body left unread when the answer goes out makes Spin close the
+//! connection, and a client still sending it may then see a broken pipe
+//! instead of the answer. So before answering, the entry point calls
+//! [`Request::discard_unread_body`], which reads and drops what is left of a
+//! body up to [`DISCARD_LIMIT_BYTES`].
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use spin_sdk::http::{Fields, IncomingRequest, Method};
-use wasi::io::streams::StreamError;
+use spin_sdk::wit::wasi::http0_2_0::types::IncomingBody;
+use wasi::io::streams::{InputStream, StreamError};
 
 /// The largest request body read: reading stops one byte past it.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
+
+/// How much of a request body is read, in all, before answering: what a
+/// handler read and what [`Request::discard_unread_body`] drops. A client
+/// that sends up to this much gets its answer (a 413 past
+/// [`MAX_BODY_BYTES`]) on a connection that stays open; past it Spin closes
+/// the connection after the answer. 1 MiB, nginx's default body limit, is
+/// far above any body this API takes.
+pub const DISCARD_LIMIT_BYTES: u64 = 1024 * 1024;
+
+/// The largest read asked of the body stream at once.
+const READ_CHUNK_BYTES: u64 = 64 * 1024;
 
 /// An HTTP request, from Spin or built in code (tests).
 pub struct Request {
@@ -27,11 +45,15 @@ pub struct Request {
 
 /// Where headers and body come from.
 enum Source {
-    /// Spin's request, asked on first use. `headers` is a child of
-    /// `incoming` and is declared first, so it is dropped first.
+    /// Spin's request, asked on first use. `headers` and `unread` are
+    /// children of `incoming` and are declared first, so they are dropped
+    /// first.
     Incoming {
         headers: OnceCell<Fields>,
+        content_length: OnceCell<Option<u64>>,
         body: OnceCell<Result<Vec<u8>, String>>,
+        /// The body's stream when reading stopped before its end.
+        unread: RefCell<Option<OpenBody>>,
         incoming: IncomingRequest,
     },
     /// Given whole.
@@ -58,7 +80,9 @@ impl Request {
             path_with_query: incoming.path_with_query().unwrap_or_default(),
             source: Source::Incoming {
                 headers: OnceCell::new(),
+                content_length: OnceCell::new(),
                 body: OnceCell::new(),
+                unread: RefCell::new(None),
                 incoming,
             },
         }
@@ -131,15 +155,30 @@ impl Request {
         String::from_utf8(self.header_bytes(name)?).ok()
     }
 
+    /// The declared `Content-Length`, if it is a number; asked of the
+    /// request once, however often it is wanted.
+    pub fn content_length(&self) -> Option<u64> {
+        let parse = |v: Vec<u8>| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok();
+        match &self.source {
+            Source::Incoming { content_length, .. } => {
+                *content_length.get_or_init(|| self.header_bytes("content-length").and_then(parse))
+            }
+            Source::Parts { .. } => self.header_bytes("content-length").and_then(parse),
+        }
+    }
+
     /// The body, read on first use, up to [`MAX_BODY_BYTES`].
     pub fn body(&self) -> Result<&[u8], BodyError> {
         let bytes: &[u8] = match &self.source {
-            Source::Incoming { body, incoming, .. } => {
-                match body.get_or_init(|| read_body(incoming)) {
-                    Ok(bytes) => bytes,
-                    Err(why) => return Err(BodyError::Unreadable(why.clone())),
-                }
-            }
+            Source::Incoming {
+                body,
+                unread,
+                incoming,
+                ..
+            } => match body.get_or_init(|| read_body(incoming, unread)) {
+                Ok(bytes) => bytes,
+                Err(why) => return Err(BodyError::Unreadable(why.clone())),
+            },
             Source::Parts { body, .. } => body,
         };
         if bytes.len() > MAX_BODY_BYTES {
@@ -147,28 +186,98 @@ impl Request {
         }
         Ok(bytes)
     }
+
+    /// Reads and drops what no handler read of the body, so that Spin can
+    /// keep the connection and the client, done sending, reads the answer.
+    /// At most [`DISCARD_LIMIT_BYTES`] are read in all; a body known to be
+    /// longer is left for Spin to cut off.
+    ///
+    /// A body nobody opened is looked for only by its `Content-Length`
+    /// (which every endpoint that takes a body has already asked for), and
+    /// not on `GET` or `HEAD`: a small body sent without one, or chunked to
+    /// an endpoint that takes none, is already in Spin's buffer or is the
+    /// client's to lose.
+    pub fn discard_unread_body(&self) {
+        let Source::Incoming {
+            body,
+            unread,
+            incoming,
+            ..
+        } = &self.source
+        else {
+            return;
+        };
+        if let Some(open) = unread.borrow_mut().take() {
+            let _ = open.read(DISCARD_LIMIT_BYTES - (MAX_BODY_BYTES as u64 + 1), None);
+            return;
+        }
+        if body.get().is_some() || matches!(self.method, Method::Get | Method::Head) {
+            return;
+        }
+        let declared = self.content_length().unwrap_or(0);
+        if declared == 0 || declared > DISCARD_LIMIT_BYTES {
+            return;
+        }
+        if let Ok(open) = OpenBody::open(incoming) {
+            let _ = open.read(declared, None);
+        }
+    }
 }
 
-/// Reads the body until it ends or passes [`MAX_BODY_BYTES`] (one byte more
-/// is enough to know it is too large; the rest is never read).
-fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, String> {
-    let body = incoming
-        .consume()
-        .map_err(|()| "the body was already taken".to_owned())?;
-    let mut bytes = Vec::new();
-    {
+/// A request body being read: its stream, and the body the stream belongs
+/// to. Fields drop in order, so the stream (a child) goes first.
+struct OpenBody {
+    stream: InputStream,
+    _body: IncomingBody,
+}
+
+impl OpenBody {
+    /// Takes the body and its stream from the request (once per request).
+    fn open(incoming: &IncomingRequest) -> Result<OpenBody, String> {
+        let body = incoming
+            .consume()
+            .map_err(|()| "the body was already taken".to_owned())?;
         let stream = body
             .stream()
             .map_err(|()| "the body stream was already taken".to_owned())?;
-        while bytes.len() <= MAX_BODY_BYTES {
-            let want = (MAX_BODY_BYTES + 1 - bytes.len()).min(64 * 1024) as u64;
-            match stream.blocking_read(want) {
-                Ok(chunk) => bytes.extend_from_slice(&chunk),
-                Err(StreamError::Closed) => break,
+        Ok(OpenBody {
+            stream,
+            _body: body,
+        })
+    }
+
+    /// Reads up to `limit` bytes, appending them to `into` if given (else
+    /// dropping them). Returns whether the body ended.
+    fn read(&self, limit: u64, mut into: Option<&mut Vec<u8>>) -> Result<bool, String> {
+        let mut left = limit;
+        while left > 0 {
+            match self.stream.blocking_read(left.min(READ_CHUNK_BYTES)) {
+                Ok(chunk) => {
+                    left = left.saturating_sub(chunk.len() as u64);
+                    if let Some(into) = into.as_deref_mut() {
+                        into.extend_from_slice(&chunk);
+                    }
+                }
+                Err(StreamError::Closed) => return Ok(true),
                 Err(StreamError::LastOperationFailed(e)) => return Err(e.to_debug_string()),
             }
         }
-        // The stream, a child of the body, goes before it.
+        Ok(false)
+    }
+}
+
+/// Reads the body until it ends or passes [`MAX_BODY_BYTES`] (one byte more
+/// is enough to know it is too large). A body that did not end is kept in
+/// `unread`, for [`Request::discard_unread_body`].
+fn read_body(
+    incoming: &IncomingRequest,
+    unread: &RefCell<Option<OpenBody>>,
+) -> Result<Vec<u8>, String> {
+    let open = OpenBody::open(incoming)?;
+    let mut bytes = Vec::new();
+    let ended = open.read(MAX_BODY_BYTES as u64 + 1, Some(&mut bytes))?;
+    if !ended {
+        *unread.borrow_mut() = Some(open);
     }
     Ok(bytes)
 }
