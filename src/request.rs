@@ -121,16 +121,27 @@ impl Request {
         &self.method
     }
 
-    /// The path and query as sent, still percent-encoded.
-    pub fn path_with_query(&self) -> &str {
-        &self.path_with_query
+    /// The path as sent, still percent-encoded and not normalised (so ids
+    /// reach their validators as sent). Spin gives the request target in
+    /// origin form, without scheme, authority or fragment.
+    pub fn path(&self) -> &str {
+        &self.path_with_query[..self.query_at()]
     }
 
-    /// The query string (after `?`), if any.
+    /// The query string (after the first `?`), if any.
     pub fn query(&self) -> &str {
         self.path_with_query
-            .split_once('?')
-            .map_or("", |(_, query)| query)
+            .get(self.query_at() + 1..)
+            .unwrap_or("")
+    }
+
+    /// Where the query begins: the first `?`, found with a byte loop (see
+    /// `router::route` on why not `split`), or the end.
+    fn query_at(&self) -> usize {
+        self.path_with_query
+            .bytes()
+            .position(|b| b == b'?')
+            .unwrap_or(self.path_with_query.len())
     }
 
     /// The value of header `name` (lowercase), as bytes. A header sent more
@@ -287,6 +298,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn path_is_what_precedes_the_question_mark_as_sent() {
+        assert_eq!(
+            Request::new(Method::Get, "/health?verbose").path(),
+            "/health"
+        );
+        assert_eq!(Request::new(Method::Get, "/a?b?c").path(), "/a");
+        assert_eq!(
+            Request::new(Method::Get, "/api/book/1").path(),
+            "/api/book/1"
+        );
+        assert_eq!(
+            Request::new(Method::Get, "/api/book/../x").path(),
+            "/api/book/../x"
+        );
+        assert_eq!(
+            Request::new(Method::Get, "/api/book/%FF").path(),
+            "/api/book/%FF"
+        );
+        assert_eq!(Request::new(Method::Get, "").path(), "");
+    }
+
+    #[test]
     fn query_is_what_follows_the_question_mark() {
         assert_eq!(
             Request::new(Method::Get, "/api/events?limit=2").query(),
@@ -294,6 +327,7 @@ mod tests {
         );
         assert_eq!(Request::new(Method::Get, "/api/events").query(), "");
         assert_eq!(Request::new(Method::Get, "/a?b?c").query(), "b?c");
+        assert_eq!(Request::new(Method::Get, "/a?").query(), "");
     }
 
     #[test]
