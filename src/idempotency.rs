@@ -24,17 +24,15 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
-    /// Reads the header: `Ok(None)` without one, `Err` for a malformed one
-    /// (empty, over 255 characters, or not visible ASCII).
+    /// Reads the header's value: `Err` for a malformed one (empty, over 255
+    /// characters, or not visible ASCII). A request without the header has
+    /// no `Idempotency` (`handlers::idempotency`).
     pub fn from_header(
-        value: Option<&[u8]>,
+        value: &[u8],
         method: &str,
         path: &str,
         body: &[u8],
-    ) -> Result<Option<Idempotency>, &'static str> {
-        let Some(value) = value else {
-            return Ok(None);
-        };
+    ) -> Result<Idempotency, &'static str> {
         let valid = !value.is_empty()
             && value.len() <= MAX_KEY_LEN
             && value.iter().all(|b| b.is_ascii_graphic());
@@ -48,10 +46,10 @@ impl Idempotency {
         h.update(path.as_bytes());
         h.update(b"\n");
         h.update(body);
-        Ok(Some(Idempotency {
+        Ok(Idempotency {
             key,
             fingerprint: hex(&h.finalize()),
-        }))
+        })
     }
 
     /// The name the stored answer is filed under (a hash of the key).
@@ -121,18 +119,15 @@ mod tests {
     use super::*;
 
     fn key(k: &str, body: &str) -> Idempotency {
-        Idempotency::from_header(Some(k.as_bytes()), "POST", "/p", body.as_bytes())
-            .unwrap()
-            .unwrap()
+        Idempotency::from_header(k.as_bytes(), "POST", "/p", body.as_bytes()).unwrap()
     }
 
     #[test]
     fn header_rules() {
-        assert_eq!(Idempotency::from_header(None, "POST", "/", b""), Ok(None));
         for bad in [&b""[..], b"a b", b"\x01", &[b'k'; 256]] {
-            assert!(Idempotency::from_header(Some(bad), "POST", "/", b"").is_err());
+            assert!(Idempotency::from_header(bad, "POST", "/", b"").is_err());
         }
-        assert!(Idempotency::from_header(Some(&[b'k'; 255]), "POST", "/", b"").is_ok());
+        assert!(Idempotency::from_header(&[b'k'; 255], "POST", "/", b"").is_ok());
     }
 
     #[test]

@@ -83,16 +83,16 @@ pub fn idempotency(req: &Request, path: &str) -> Result<Option<Idempotency>, Pro
         None => path.to_owned(),
     };
     let body = body::bytes(req)?;
-    Idempotency::from_header(Some(&header), method_name(req.method()), &target, body).map_err(
-        |why| {
+    Idempotency::from_header(&header, method_name(req.method()), &target, body)
+        .map(Some)
+        .map_err(|why| {
             Problem::new(
                 400,
                 "invalid_idempotency_key",
                 "Invalid Idempotency-Key",
                 why.to_owned(),
             )
-        },
-    )
+        })
 }
 
 /// Opens the store and runs `op`; any store failure becomes its problem answer.
@@ -210,4 +210,20 @@ pub fn unexpected_reply(word: &str) -> Problem {
 /// Unwraps a handler's steps: the response, or the problem that stopped it.
 pub fn respond(result: Result<Response, Problem>) -> Response {
     result.unwrap_or_else(Problem::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_is_none_without_the_header_and_400_for_a_bad_one() {
+        let plain = Request::new(Method::Post, "/api/book/A-1").with_body(b"{}");
+        assert_eq!(idempotency(&plain, "/api/book/A-1"), Ok(None));
+        let bad = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "a b");
+        let problem = idempotency(&bad, "/api/book/A-1").unwrap_err();
+        assert_eq!(problem.into_response().status(), 400);
+        let good = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "k1");
+        assert!(matches!(idempotency(&good, "/api/book/A-1"), Ok(Some(_))));
+    }
 }
