@@ -40,6 +40,8 @@ const READ_CHUNK_BYTES: u64 = 64 * 1024;
 pub struct Request {
     method: Method,
     path_with_query: String,
+    /// The declared `Content-Length`, looked up on first use.
+    content_length: OnceCell<Option<u64>>,
     source: Source,
 }
 
@@ -50,7 +52,6 @@ enum Source {
     /// first.
     Incoming {
         headers: OnceCell<Fields>,
-        content_length: OnceCell<Option<u64>>,
         body: OnceCell<Result<Vec<u8>, String>>,
         /// The body's stream when reading stopped before its end.
         unread: RefCell<Option<OpenBody>>,
@@ -78,9 +79,9 @@ impl Request {
         Request {
             method: incoming.method(),
             path_with_query: incoming.path_with_query().unwrap_or_default(),
+            content_length: OnceCell::new(),
             source: Source::Incoming {
                 headers: OnceCell::new(),
-                content_length: OnceCell::new(),
                 body: OnceCell::new(),
                 unread: RefCell::new(None),
                 incoming,
@@ -93,6 +94,7 @@ impl Request {
         Request {
             method,
             path_with_query: path_with_query.to_owned(),
+            content_length: OnceCell::new(),
             source: Source::Parts {
                 headers: Vec::new(),
                 body: Vec::new(),
@@ -169,13 +171,10 @@ impl Request {
     /// The declared `Content-Length`, if it is a number; asked of the
     /// request once, however often it is wanted.
     pub fn content_length(&self) -> Option<u64> {
-        let parse = |v: Vec<u8>| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok();
-        match &self.source {
-            Source::Incoming { content_length, .. } => {
-                *content_length.get_or_init(|| self.header_bytes("content-length").and_then(parse))
-            }
-            Source::Parts { .. } => self.header_bytes("content-length").and_then(parse),
-        }
+        *self.content_length.get_or_init(|| {
+            let value = self.header_bytes("content-length")?;
+            std::str::from_utf8(&value).ok()?.trim().parse().ok()
+        })
     }
 
     /// The body, read on first use, up to [`MAX_BODY_BYTES`].
@@ -312,6 +311,19 @@ mod tests {
             let req = Request::new(Method::Get, target);
             assert_eq!((req.path(), req.query()), (path, query), "{target:?}");
         }
+    }
+
+    #[test]
+    fn content_length_is_the_declared_number_or_none() {
+        let with = |value: &str| {
+            Request::new(Method::Post, "/")
+                .with_header("Content-Length", value)
+                .content_length()
+        };
+        assert_eq!(with(" 131073 "), Some(131_073));
+        assert_eq!(with("12x"), None);
+        assert_eq!(with("-1"), None);
+        assert_eq!(Request::new(Method::Post, "/").content_length(), None);
     }
 
     #[test]
