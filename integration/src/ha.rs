@@ -71,8 +71,7 @@ impl HaTopology {
 
     /// A direct connection to the Redis on `port`.
     pub fn client_on(&self, port: u16) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{port}"))
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+        connect(&format!("redis://127.0.0.1:{port}"), Duration::from_secs(2))
             .unwrap_or_else(|e| panic!("connect to redis on {port}: {e}"))
     }
 
@@ -80,8 +79,8 @@ impl HaTopology {
     /// turn; a frozen or dead Sentinel is skipped).
     pub fn primary_port(&self) -> u16 {
         for &port in &self.sentinel_ports {
-            let Ok(mut conn) = redis::Client::open(format!("redis://127.0.0.1:{port}"))
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
+            let Ok(mut conn) =
+                connect(&format!("redis://127.0.0.1:{port}"), Duration::from_secs(1))
             else {
                 continue;
             };
@@ -117,9 +116,7 @@ impl HaTopology {
 
     /// The role (`master`, `slave`) of whatever Redis the front leads to now.
     pub fn front_role(&self) -> Option<String> {
-        let mut conn = redis::Client::open(self.front_url())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
-            .ok()?;
+        let mut conn = connect(&self.front_url(), Duration::from_millis(500)).ok()?;
         conn.set_read_timeout(Some(Duration::from_millis(500)))
             .ok()?;
         let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut conn).ok()?;
@@ -137,8 +134,7 @@ impl HaTopology {
         // reset a connection while it does (seen in CI: "Connection reset
         // by peer"), which is "not yet", not a failure.
         wait_until(Duration::from_secs(20), "the replica's link", || {
-            redis::Client::open(format!("redis://127.0.0.1:{port}"))
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+            connect(&format!("redis://127.0.0.1:{port}"), Duration::from_secs(2))
                 .is_ok_and(|mut conn| replica_link_up(&mut conn))
         });
     }
@@ -173,6 +169,12 @@ impl Drop for HaTopology {
             .arg(&self.dir)
             .status();
     }
+}
+
+/// A connection to the Redis or Sentinel at `url`, giving up after
+/// `timeout` (a frozen node must not stall a test).
+fn connect(url: &str, timeout: Duration) -> redis::RedisResult<redis::Connection> {
+    redis::Client::open(url)?.get_connection_with_timeout(timeout)
 }
 
 /// Reads `NAME=value` lines (values optionally double-quoted).
