@@ -194,20 +194,24 @@ done
 
 say "measuring: $ROUNDS interleaved rounds, $THREADS wrk threads, $CONNECTIONS connections, ${DURATION}s per row; $(uptime)"
 uptime >"$WORK/load-before"
+# run_pair ROW PATH SCRIPT [PREFIX]: row ROW for the product and then the
+# yardstick in odd rounds, the other way round in even ones, so neither
+# always runs right after the seed or on the larger Redis; PREFIX (the
+# distinct-seat rows' seat prefix) is given as WHO-PREFIX.
+run_pair() {
+  local order=(component yardstick) who url
+  [ $((ROUND % 2)) -eq 1 ] || order=(yardstick component)
+  for who in "${order[@]}"; do
+    if [ "$who" = component ]; then url=$COMPONENT; else url=$YARD; fi
+    run "$who-$1" "$url$2" "$3" ${4:+"$who-$4"}
+  done
+}
+
 for ROUND in $(seq "$ROUNDS"); do
-  # The product and the yardstick take turns going first, so neither
-  # always runs right after the seed or on the larger Redis.
-  if [ $((ROUND % 2)) -eq 1 ]; then pair="component yardstick"; else pair="yardstick component"; fi
   run seed-one-seat "$SEED/api/book/1" book_one_seat.lua
-  for who in $pair; do
-    if [ "$who" = component ]; then url=$COMPONENT; else url=$YARD; fi
-    run "$who-one-seat" "$url/api/book/1" book_one_seat.lua
-  done
+  run_pair one-seat /api/book/1 book_one_seat.lua
   run seed-distinct "$SEED/" book_distinct_seats.lua "seed-$$-$ROUND"
-  for who in $pair; do
-    if [ "$who" = component ]; then url=$COMPONENT; else url=$YARD; fi
-    run "$who-distinct" "$url/" book_distinct_seats.lua "$who-$$-$ROUND"
-  done
+  run_pair distinct / book_distinct_seats.lua "$$-$ROUND"
   run component-distinct-acks1 "$DURABLE/" book_distinct_seats.lua "durable-$$-$ROUND"
   run component-health "$COMPONENT/health" get.lua
   run component-floor "$COMPONENT/api/version" get.lua
