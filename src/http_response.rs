@@ -38,11 +38,13 @@ impl Response {
     }
 
     /// The status code.
+    #[cfg(test)]
     pub fn status(&self) -> u16 {
         self.status
     }
 
     /// The value of header `name` (lowercase), if set.
+    #[cfg(test)]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -61,6 +63,7 @@ impl Response {
     }
 
     /// The body.
+    #[cfg(test)]
     pub fn body(&self) -> &[u8] {
         &self.body
     }

@@ -4,22 +4,22 @@
 //! node, so all state lives in Redis (see `store`). This file is only the entry
 //! point; `router` decides which handler answers.
 
-pub mod access;
-pub mod auth;
-pub mod body;
-pub mod handlers;
-pub mod http_response;
-pub mod idempotency;
-pub mod ids;
-pub mod mounted_file;
-pub mod request;
-pub mod response;
-pub mod router;
-pub mod seat_map;
-pub mod send_response;
-pub mod store;
-pub mod time;
-pub mod token;
+mod access;
+mod auth;
+mod body;
+mod handlers;
+mod http_response;
+mod idempotency;
+mod ids;
+mod mounted_file;
+mod request;
+mod response;
+mod router;
+mod seat_map;
+mod send_response;
+mod store;
+mod time;
+mod token;
 
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;

@@ -57,7 +57,8 @@ enum Source {
         unread: RefCell<Option<OpenBody>>,
         incoming: IncomingRequest,
     },
-    /// Given whole.
+    /// Given whole, by unit tests.
+    #[cfg(test)]
     Parts {
         headers: Vec<(String, Vec<u8>)>,
         body: Vec<u8>,
@@ -90,6 +91,7 @@ impl Request {
     }
 
     /// A request with no headers and an empty body.
+    #[cfg(test)]
     pub fn new(method: Method, path_with_query: &str) -> Request {
         Request {
             method,
@@ -103,6 +105,7 @@ impl Request {
     }
 
     /// Adds a header (to a request built with [`Request::new`]).
+    #[cfg(test)]
     pub fn with_header(mut self, name: &str, value: &str) -> Request {
         if let Source::Parts { headers, .. } = &mut self.source {
             headers.push((name.to_ascii_lowercase(), value.as_bytes().to_vec()));
@@ -111,6 +114,7 @@ impl Request {
     }
 
     /// Sets the body (of a request built with [`Request::new`]).
+    #[cfg(test)]
     pub fn with_body(mut self, bytes: &[u8]) -> Request {
         if let Source::Parts { body, .. } = &mut self.source {
             *body = bytes.to_vec();
@@ -154,6 +158,7 @@ impl Request {
             Source::Incoming {
                 headers, incoming, ..
             } => headers.get_or_init(|| incoming.headers()).get(name).pop(),
+            #[cfg(test)]
             Source::Parts { headers, .. } => headers
                 .iter()
                 .rev()
@@ -189,6 +194,7 @@ impl Request {
                 Ok(bytes) => bytes,
                 Err(why) => return Err(BodyError::Unreadable(why.clone())),
             },
+            #[cfg(test)]
             Source::Parts { body, .. } => body,
         };
         if bytes.len() > MAX_BODY_BYTES {
@@ -208,6 +214,8 @@ impl Request {
     /// an endpoint that takes none, is already in Spin's buffer or is the
     /// client's to lose.
     pub fn discard_unread_body(&self) {
+        // Refutable only in unit tests, whose requests are given whole.
+        #[allow(irrefutable_let_patterns)]
         let Source::Incoming {
             body,
             unread,

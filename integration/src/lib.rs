@@ -32,31 +32,24 @@ pub fn root() -> &'static Path {
 /// The admin token [`Spin::start`] configures.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
-/// An event script as the component sends it: the pieces its first line
-/// names (`-- pieces: event lock_key ...`, from `src/store/scripts/lib/`),
-/// then `file` from `src/store/scripts/`.
+/// The script assembly the component's build runs (`build.rs`), shared so
+/// the tests send Redis exactly the text the component sends.
+#[path = "../../build/lua_scripts.rs"]
+pub mod lua_scripts;
+
+/// A script of `src/store/scripts/` as the component sends it: the pieces
+/// it needs from `src/store/scripts/lib/`, then the script, comments and
+/// indentation dropped.
 pub fn event_script(file: &str) -> String {
-    let dir = root().join("src/store/scripts");
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
-    };
-    let script = read(file);
-    let pieces = script
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("-- pieces:"))
-        .unwrap_or_else(|| panic!("{file} does not start with `-- pieces:`"));
-    let mut out: String = pieces
-        .split_whitespace()
-        .map(|p| read(&format!("lib/{p}.lua")))
-        .collect();
-    out.push_str(&script);
-    out
+    lua_scripts::assemble(&root().join("src/store/scripts"), file)
+        .unwrap_or_else(|e| panic!("assembling {file}: {e:#}"))
+        .text
 }
 
 /// Runs the event script `script` (its text) on `event` (`KEYS[1]`, e.g.
-/// `event:{gala}`) the way the component does, with no idempotency key and
-/// a body whose seats the script fills in, then `args`; the reply is
+/// `event:{gala}`) the way the component does: `args`, then the answer
+/// arguments of a request with no idempotency key and a body whose seats
+/// the script fills in (scripts that store no answer ignore them); the reply is
 /// flattened into one list of text, as Spin's `execute` hands it over.
 /// For the tests that drive the Lua scripts directly, without Spin.
 pub fn eval_event_script<A: redis::ToRedisArgs>(
@@ -69,8 +62,8 @@ pub fn eval_event_script<A: redis::ToRedisArgs>(
         .arg(script)
         .arg(1)
         .arg(event)
-        .arg(&["", "", "201", "", "{\"seats\":\"%SEATS%\"}"])
         .arg(args)
+        .arg(&["", "", "201", "", "{\"seats\":\"%SEATS%\"}"])
         .query(r)
         .unwrap_or_else(|e| panic!("EVAL on {event}: {e}"));
     let mut out = Vec::new();

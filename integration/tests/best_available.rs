@@ -63,12 +63,17 @@ impl Algorithm {
                     std::fs::read_to_string(root().join(path))
                         .unwrap_or_else(|e| panic!("read {path}: {e}"))
                 };
-                let piece = read("src/store/scripts/lib/best_block.lua");
-                assert_eq!(packing.matches(&piece).count(), 1, "one best_block piece");
-                packing.replace(
-                    &piece,
-                    &read("integration/tests/best_available_centred.lua"),
-                )
+                // The piece as assembled: from its definition to its end.
+                let start = packing
+                    .find("local function best_block(")
+                    .expect("hold_best.lua carries best_block");
+                let end = start
+                    + packing[start..]
+                        .find("return best, best_orphans\nend\n")
+                        .expect("best_block ends with its return")
+                    + "return best, best_orphans\nend\n".len();
+                let centred = read("integration/tests/best_available_centred.lua");
+                format!("{}{centred}\n{}", &packing[..start], &packing[end..])
             }
         }
     }

@@ -3,19 +3,19 @@
 //! what only some resource handlers share has a module of its own
 //! (`new_booking`, `seat_list`), so no handler module imports another.
 
-pub mod book;
-pub mod bookings;
-pub mod conditional;
-pub mod event_list;
-pub mod events;
-pub mod health;
-pub mod holds;
-pub mod new_booking;
-pub mod openapi;
-pub mod page;
-pub mod queue;
-pub mod seat_list;
-pub mod version;
+pub(crate) mod book;
+pub(crate) mod bookings;
+pub(crate) mod conditional;
+pub(crate) mod event_list;
+pub(crate) mod events;
+pub(crate) mod health;
+pub(crate) mod holds;
+pub(crate) mod new_booking;
+pub(crate) mod openapi;
+pub(crate) mod page;
+pub(crate) mod queue;
+pub(crate) mod seat_list;
+pub(crate) mod version;
 
 use spin_sdk::http::Method;
 

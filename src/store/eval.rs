@@ -17,9 +17,12 @@ use super::{arg, Store, StoreError};
 /// carries Redis's own `NOSCRIPT` code (pinned by
 /// `integration/tests/spin_behaviour.rs`).
 const SERVER_ERROR_PREFIX: &str = "An error was signalled by the server - ";
-/// The kind redis-rs gives Redis's `NOSCRIPT` reply, as its Display text
-/// starts after [`SERVER_ERROR_PREFIX`].
-const NOSCRIPT_KIND: &str = "NoScriptError: ";
+/// The kinds redis-rs gives Redis's `NOSCRIPT` reply, as its Display text
+/// starts after [`SERVER_ERROR_PREFIX`]: `NoScriptError` in the 0.32 line
+/// (Spin 4.0.2, and SpinKube's shim on Spin 3.6.3), `NoScript` in 1.x. Both
+/// are known, so a runtime upgrade cannot silently stop scripts from being
+/// cached again after a failover.
+const NOSCRIPT_KINDS: [&str; 2] = ["NoScriptError: ", "NoScript: "];
 /// Redis's own code for it, for a runtime that passes Redis's message on
 /// unchanged (`NOSCRIPT No matching script. Please use EVAL.`).
 const NOSCRIPT_CODE: &str = "NOSCRIPT ";
@@ -57,7 +60,7 @@ impl Store {
 /// also runs on other Spin runtimes (Spin 3.x, SpinKube's shim).
 fn is_noscript(message: &str) -> bool {
     let reply = message.strip_prefix(SERVER_ERROR_PREFIX).unwrap_or(message);
-    reply.starts_with(NOSCRIPT_KIND) || reply.starts_with(NOSCRIPT_CODE)
+    NOSCRIPT_KINDS.iter().any(|kind| reply.starts_with(kind)) || reply.starts_with(NOSCRIPT_CODE)
 }
 
 #[cfg(test)]
@@ -72,6 +75,8 @@ mod tests {
             // Redis's own wording, and redis-rs's kind without the prefix.
             "NOSCRIPT No matching script. Please use EVAL.",
             "NoScriptError: No matching script. Please use EVAL.",
+            // redis-rs 1.x.
+            "An error was signalled by the server - NoScript: No matching script. Please use EVAL.",
         ] {
             assert!(is_noscript(noscript), "{noscript}");
         }
@@ -82,6 +87,8 @@ mod tests {
             "ERR Error running script: NOSCRIPT",
             "noscript",
             "NoScriptErrors",
+            "NoScripts: x",
+            "An error was signalled by the server - ResponseError: NoScript: ",
         ] {
             assert!(!is_noscript(other), "{other}");
         }

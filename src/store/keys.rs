@@ -51,24 +51,9 @@ pub fn seat_lock(event: &EventId, seat: &SeatId) -> String {
     ["lock:seat:{", event.as_str(), "}:", seat.as_str()].concat()
 }
 
-/// The record of one hold.
-pub fn hold(event: &EventId, hold_id: &str) -> String {
-    ["hold:{", event.as_str(), "}:", hold_id].concat()
-}
-
 /// The record of one booking.
 pub fn booking(event: &EventId, booking_id: &str) -> String {
     ["booking:{", event.as_str(), "}:", booking_id].concat()
-}
-
-/// The set of an event's live booking ids.
-pub fn bookings(event: &EventId) -> String {
-    ["bookings:{", event.as_str(), "}"].concat()
-}
-
-/// The counter of changes to what the event's reads show.
-pub fn version(event: &EventId) -> String {
-    ["version:{", event.as_str(), "}"].concat()
 }
 
 /// A stored idempotent answer.
@@ -93,21 +78,15 @@ mod tests {
         let keys = [
             event(&e),
             seat_lock(&e, &seat),
-            hold(&e, "h1"),
             booking(&e, "b1"),
-            bookings(&e),
             idempotency(&e, "k1"),
-            version(&e),
         ];
         for key in &keys {
             assert_eq!(hash_tag(key), "gala", "{key}");
         }
         assert_eq!(keys[0], "event:{gala}");
         assert_eq!(keys[1], "lock:seat:{gala}:A-1");
-        assert_eq!(keys[2], "hold:{gala}:h1");
-        assert_eq!(keys[3], "booking:{gala}:b1");
-        assert_eq!(keys[4], "bookings:{gala}");
-        assert_eq!(keys[5], "idem:{gala}:k1");
-        assert_eq!(keys[6], "version:{gala}");
+        assert_eq!(keys[2], "booking:{gala}:b1");
+        assert_eq!(keys[3], "idem:{gala}:k1");
     }
 }

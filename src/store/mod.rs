@@ -4,18 +4,17 @@
 //! One [`Store`] is one Redis connection, opened per request (the component
 //! is stateless), so a request that needs Redis opens exactly one connection.
 
-pub mod bookings;
-pub mod eval;
-pub mod event_list;
-pub mod events;
-pub mod holds;
-pub mod keys;
-pub mod queue;
-pub mod replication;
-pub mod scripts;
-pub mod seat_lock;
-pub mod seat_map;
-pub mod sha1;
+pub(crate) mod bookings;
+pub(crate) mod eval;
+pub(crate) mod event_list;
+pub(crate) mod events;
+pub(crate) mod holds;
+pub(crate) mod keys;
+pub(crate) mod queue;
+pub(crate) mod replication;
+pub(crate) mod scripts;
+pub(crate) mod seat_lock;
+pub(crate) mod seat_map;
 
 use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
 use spin_sdk::variables;
@@ -149,7 +148,8 @@ fn parse_connection(value: &str) -> Result<(&str, ReplicaAcks), String> {
 /// seats a script chose are known only inside it (`scripts/lib/answer.lua`).
 pub const SEATS_PLACEHOLDER: &str = "%SEATS%";
 
-/// The answer a state-changing script stores and returns (its ARGV[1..5]):
+/// The answer a state-changing script stores and returns (its last five
+/// arguments):
 /// rendered by the component before the change, with `"%SEATS%"`
 /// ([`SEATS_PLACEHOLDER`]) where the script fills in seats it chose.
 #[derive(Debug, Clone)]
@@ -213,7 +213,7 @@ impl ScriptReply {
 
 impl Store {
     /// Runs a state-changing event script: `KEYS[1]` is the event record,
-    /// `ARGV[1..5]` the answer arguments, then `args`.
+    /// `args` its own arguments, then the five answer arguments.
     pub fn run_answer_script(
         &self,
         script: &Script,
@@ -230,6 +230,7 @@ impl Store {
         // script answers `ok` with an empty body (which no answer has).
         let round_trip = answer.idempotency.is_some() || answer.body.contains(SEATS_PLACEHOLDER);
         let mut params = Vec::from(event_key(event));
+        params.extend(args);
         params.extend([
             arg(key_hash),
             arg(fingerprint),
@@ -241,7 +242,6 @@ impl Store {
                 String::new()
             }),
         ]);
-        params.extend(args);
         let reply = self.eval(script, params)?;
         let reply = match ScriptReply::parse(&reply) {
             Some(ScriptReply::Done(body)) if body.is_empty() => {
@@ -256,8 +256,8 @@ impl Store {
         Ok(reply)
     }
 
-    /// Runs an event script that stores no answer: its answer arguments
-    /// (`ARGV[1..5]`) are empty, then come `args`.
+    /// Runs an event script that stores no answer: `KEYS[1]` is the event
+    /// record, `args` its arguments.
     pub fn run_script(
         &self,
         script: &Script,
@@ -265,7 +265,6 @@ impl Store {
         args: Vec<RedisParameter>,
     ) -> Result<Vec<String>, StoreError> {
         let mut params = Vec::from(event_key(event));
-        params.extend(std::iter::repeat_with(|| arg("")).take(5));
         params.extend(args);
         Ok(self.eval(script, params)?.into_iter().map(text).collect())
     }

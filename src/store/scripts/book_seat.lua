@@ -1,4 +1,4 @@
--- pieces: event
+-- needs: EVENT_KEY TAG
 -- Commits a booking for one seat whose lock the caller holds, for a request
 -- without an Idempotency-Key (POST /api/book/{seatId}, after its SET NX):
 -- the seed's endpoint as the seed's clients call it, the hottest path there

@@ -1,4 +1,5 @@
--- pieces: event version_key lock_key booking_keys map_key seat_parts unknown_seats mark_seats answer create_booking
+-- needs: EVENT_KEY create_booking idempotent_replay lock_key mark_seats
+-- needs: success unknown_seats
 -- Commits a booking for one seat whose lock the caller holds
 -- (POST /api/book/{seatId}, after its SET NX), in the cases book_seat.lua
 -- leaves out: a request with an Idempotency-Key, whose answer is stored
@@ -13,22 +14,22 @@
 -- already used gets the stored answer (or a mismatch) and its lock is let
 -- go. The default event has a record, and so a map, only once an admin
 -- created it (create_event.lua writes both; events are never deleted).
--- ARGV[6] booking id, also the lock's token   ARGV[7] seat
--- ARGV[8] booking token hash   ARGV[9] created at (ms), as for book_seat.lua
+-- ARGV[1] booking id, also the lock's token   ARGV[2] seat
+-- ARGV[3] booking token hash   ARGV[4] created at (ms), as for book_seat.lua
 -- Returns {'ok', body}, {'lost_lock'}, {'unknown_seats', seat}, or an
 -- idempotency reply.
-local lock = lock_key(ARGV[7])
+local lock = lock_key(ARGV[2])
 local replay = idempotent_replay()
 if replay then
-  if redis.call('GET', lock) == ARGV[6] then redis.call('DEL', lock) end
+  if redis.call('GET', lock) == ARGV[1] then redis.call('DEL', lock) end
   return replay
 end
-if redis.call('GET', lock) ~= ARGV[6] then return {'lost_lock'} end
+if redis.call('GET', lock) ~= ARGV[1] then return {'lost_lock'} end
 local mapped = redis.call('EXISTS', EVENT_KEY) == 1
-if mapped and #unknown_seats({ARGV[7]}) > 0 then
+if mapped and #unknown_seats({ARGV[2]}) > 0 then
   redis.call('DEL', lock)
-  return {'unknown_seats', {ARGV[7]}}
+  return {'unknown_seats', {ARGV[2]}}
 end
-create_booking(ARGV[6], ARGV[8], {ARGV[7]}, '', ARGV[9])
-if mapped then mark_seats({ARGV[7]}, 'b') end
+create_booking(ARGV[1], ARGV[3], {ARGV[2]}, '', ARGV[4])
+if mapped then mark_seats({ARGV[2]}, 'b') end
 return success(nil)

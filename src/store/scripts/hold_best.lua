@@ -1,4 +1,5 @@
--- pieces: event version_key lock_key hold_key map_key held_key now load_rows seat_parts answer create_hold best_block queue_access
+-- needs: MAP_KEY best_block create_hold held_key hold_key idempotent_replay
+-- needs: load_rows lock_key now_ms queue_required record_access success
 -- Holds the best `count` available seats: front rows first, packed so the
 -- house can sell out. With `adjacent`, the seats are one unbroken block in
 -- one row, placed by best_block (near the row's middle, flush with taken
@@ -20,19 +21,19 @@
 -- also catches the few-millisecond locks of /api/book. Nothing but the
 -- lazy cleanup of expired hold index entries is written before the choice
 -- is final.
--- ARGV[6] hold id   ARGV[7] token hash   ARGV[8] TTL (ms)   ARGV[9] expires at (ms)
--- ARGV[10] count   ARGV[11] '1' for adjacent, '0' otherwise
--- ARGV[12] admitted waiting-room ticket, or ''
+-- ARGV[1] hold id   ARGV[2] token hash   ARGV[3] TTL (ms)   ARGV[4] expires at (ms)
+-- ARGV[5] count   ARGV[6] '1' for adjacent, '0' otherwise
+-- ARGV[7] admitted waiting-room ticket, or ''
 -- Returns {'ok', body}, {'no_event'}, {'queue_required'}, {'sold_out'}, or an
 -- idempotency reply.
 local replay = idempotent_replay()
 if replay then return replay end
 local rows = load_rows()
 if not rows then return {'no_event'} end
-local ticket = ARGV[12] or ''
+local ticket = ARGV[7]
 if queue_required(ticket) then return {'queue_required'} end
-local hold_id, token_hash, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8])
-local count, adjacent = tonumber(ARGV[10]), ARGV[11] == '1'
+local hold_id, token_hash, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local count, adjacent = tonumber(ARGV[5]), ARGV[6] == '1'
 local now = now_ms()
 
 -- free[n]: seat n of the row is neither sold nor held (locks checked later).
@@ -151,6 +152,6 @@ end
 if adjacent and #chosen == 0 and fallback then chosen = fallback end
 if #chosen < count then return {'sold_out'} end
 
-create_hold(hold_id, token_hash, ttl, ARGV[9], chosen)
+create_hold(hold_id, token_hash, ttl, ARGV[4], chosen)
 record_access(hold_key(hold_id), ticket)
 return success(chosen)

@@ -1,4 +1,4 @@
--- pieces: event answer now ticket_key
+-- needs: EVENT_KEY TAG idempotent_replay now_ms success ticket_key
 -- Joins an event's waiting room: the next arrival number, and a turn fixed
 -- now, so admission needs no background job. Turns are spaced 60000 /
 -- admitPerMinute ms apart, counted from the first arrival of the current
@@ -11,7 +11,7 @@
 -- A ticket's record expires a day after its access window closes: by then
 -- a poll could only answer access_expired, and an onsale's crowd must not
 -- stay in Redis for ever.
--- ARGV[6] ticket id   ARGV[7] ticket token hash
+-- ARGV[1] ticket id   ARGV[2] ticket token hash
 -- Returns {'ok', body} (the answer's placeholder filled with the position),
 -- {'no_event'}, {'no_waiting_room'}, or an idempotency reply.
 local replay = idempotent_replay()
@@ -33,7 +33,7 @@ local turn = base + math.floor(since * 60000 / rate)
 if turn < now then base, since, turn = now, 0, now end
 redis.call('HSET', QUEUE_KEY, 'arrivals', position, 'turnBase', whole(base),
   'sinceBase', since + 1)
-redis.call('HSET', ticket_key(ARGV[6]), 'tokenHash', ARGV[7], 'position', position,
+redis.call('HSET', ticket_key(ARGV[1]), 'tokenHash', ARGV[2], 'position', position,
   'joinedAt', whole(now), 'turnAt', whole(turn))
-redis.call('PEXPIRE', ticket_key(ARGV[6]), whole(turn - now + access_minutes * 60000 + 86400000))
+redis.call('PEXPIRE', ticket_key(ARGV[1]), whole(turn - now + access_minutes * 60000 + 86400000))
 return success(position)

@@ -1,4 +1,4 @@
--- pieces: event version_key map_key held_key now
+-- needs: EVENT_KEY HOLDS_KEY MAP_KEY VERSION_KEY held_key now_ms
 -- Reads an event's whole seat map in one call, touching one string per row
 -- and one small sorted set per row, never one key per seat: the rows' sold
 -- state strings ('a'/'b' per seat) and the numbers of the seats whose hold
@@ -8,7 +8,7 @@
 -- (bumped by every script that changes what the map shows) and the number
 -- of live holds. Holds expire with no script running, but the live ones
 -- are always the latest-expiring holds of the event, so at one version
--- their number says which they are. ARGV[6...] are validators the client
+-- their number says which they are. ARGV[1...] are validators the client
 -- already has ('*' for any): when one matches, the map is not read at all.
 -- (The waiting-room settings are fixed when the event is created, which
 -- createdAt covers.)
@@ -22,7 +22,7 @@ if not event[1] then return {'no_event'} end
 local now = now_ms()
 local validator = event[3] .. '.' .. (redis.call('GET', VERSION_KEY) or '0') .. '.'
   .. redis.call('ZCOUNT', HOLDS_KEY, '(' .. now, '+inf')
-for i = 6, #ARGV do
+for i = 1, #ARGV do
   if ARGV[i] == validator or ARGV[i] == '*' then return {'not_modified', validator} end
 end
 local labels = {}

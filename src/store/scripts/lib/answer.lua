@@ -1,10 +1,14 @@
--- ARGV[1..5] are the answer arguments: the idempotency key hash ('' for
+-- defines: ANSWER_ARGV IDEM_KEY_HASH FINGERPRINT IDEM_TTL_SECONDS idempotent_replay success
+-- needs: TAG
+-- A script that stores its answer takes the five answer arguments last,
+-- after its own (ARGV[ANSWER_ARGV] on): the idempotency key hash ('' for
 -- none), the request fingerprint, and the status, Location and body of the
 -- success answer as the component rendered it. Where the component did not
 -- know the seats yet it wrote "%SEATS%", which the script fills in. With a
 -- key, the answer is stored atomically with the change, so a retry replays
 -- it byte for byte.
-local IDEM_KEY_HASH, FINGERPRINT = ARGV[1], ARGV[2]
+local ANSWER_ARGV = #ARGV - 4
+local IDEM_KEY_HASH, FINGERPRINT = ARGV[ANSWER_ARGV], ARGV[ANSWER_ARGV + 1]
 local IDEM_TTL_SECONDS = 86400
 
 -- The stored answer for this idempotency key: a reply to return at once
@@ -25,7 +29,7 @@ end
 -- The success answer: {'ok', body} with `seats` filled in, stored under the
 -- idempotency key (for 24 hours) when there is one.
 local function success(seats)
-  local body = ARGV[5]
+  local body = ARGV[ANSWER_ARGV + 4]
   if seats then
     local from, to = string.find(body, '"%SEATS%"', 1, true)
     if from then
@@ -34,8 +38,8 @@ local function success(seats)
   end
   if IDEM_KEY_HASH ~= '' then
     local key = 'idem:' .. TAG .. ':' .. IDEM_KEY_HASH
-    redis.call('HSET', key, 'fingerprint', FINGERPRINT, 'status', ARGV[3],
-      'location', ARGV[4], 'body', body)
+    redis.call('HSET', key, 'fingerprint', FINGERPRINT, 'status', ARGV[ANSWER_ARGV + 2],
+      'location', ARGV[ANSWER_ARGV + 3], 'body', body)
     redis.call('EXPIRE', key, IDEM_TTL_SECONDS)
   end
   return {'ok', body}

@@ -1,3 +1,4 @@
+-- defines: best_block
 -- Where in one row a block of `count` adjacent seats goes, packing the row
 -- so it can sell out. A run is a maximal stretch of free seats; a block at
 -- offset o of a run of length L leaves gaps of o and L - count - o seats.

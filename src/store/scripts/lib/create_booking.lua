@@ -1,3 +1,5 @@
+-- defines: create_booking
+-- needs: BOOKINGS_KEY booking_key lock_key
 -- Sells `seats` as booking `booking_id`: each lock becomes the permanent
 -- booked:<id> marker, and the booking record and index are written. The
 -- caller marks the seat map (mark_seats), when the event has one.

@@ -1,3 +1,5 @@
+-- defines: create_hold
+-- needs: HOLDS_KEY IDEM_TTL_SECONDS VERSION_KEY held_key hold_key lock_key now_ms seat_parts
 -- Locks `seats` as hold `hold_id` for `ttl` ms, adds them to the index of
 -- live holds (score: expiry) and writes the hold record, which outlives the
 -- hold by a day so a late confirm learns it expired. Lists the hold among

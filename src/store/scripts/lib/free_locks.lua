@@ -1,3 +1,5 @@
+-- defines: free_locks_holding
+-- needs: lock_key
 -- Deletes the locks of `seats` that still hold `value` (this hold's or this
 -- booking's marker) and returns those seats; a seat someone else has taken
 -- since is never touched.

@@ -1,3 +1,5 @@
+-- defines: held_key HOLDS_KEY
+-- needs: TAG
 -- Holds are indexed apart from the map, because they expire by themselves:
 -- held:{E}:<row> is a sorted set of seat numbers scored by their hold's
 -- expiry (ms, Redis clock).

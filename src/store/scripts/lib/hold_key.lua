@@ -1,1 +1,3 @@
+-- defines: hold_key
+-- needs: TAG
 local function hold_key(id) return 'hold:' .. TAG .. ':' .. id end

@@ -1,3 +1,5 @@
+-- defines: mark_seats
+-- needs: MAP_KEY VERSION_KEY seat_parts
 -- Writes `state` ('a' or 'b') into the map's row strings for `seats`.
 -- Events without a map (the default event of /api/book) have none.
 -- Bumps the event's version: the map's reads change.

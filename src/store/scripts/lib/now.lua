@@ -1,3 +1,4 @@
+-- defines: now_ms
 -- Milliseconds on Redis's clock, the clock the lock TTLs run on.
 local function now_ms()
   local t = redis.call('TIME')

@@ -1,3 +1,5 @@
+-- defines: queue_required record_access
+-- needs: EVENT_KEY now_ms
 -- Waiting rooms: an event created with one (its record has
 -- queueAdmitPerMinute) takes holds and direct bookings only from buyers
 -- whose turn has come. The component checks their signed access token

@@ -1,3 +1,4 @@
+-- defines: split
 -- Splits a comma-joined list (seat ids never contain commas).
 local function split(text)
   local out = {}

@@ -1,3 +1,5 @@
+-- defines: taken_seats
+-- needs: lock_key
 -- The seats of `seats` that are locked, held or sold.
 local function taken_seats(seats)
   local taken = {}

@@ -1,3 +1,4 @@
+-- defines: timestamp_ms
 -- Milliseconds on Redis's clock as decimal text, for the times a record
 -- keeps (createdAt, cancelledAt). Made from TIME's two strings rather than
 -- with arithmetic: a Lua number handed to redis.call is turned into text by

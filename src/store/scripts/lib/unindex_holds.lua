@@ -1,3 +1,5 @@
+-- defines: unindex_holds
+-- needs: VERSION_KEY held_key seat_parts
 -- Removes seats from the index of live holds, and bumps the event's
 -- version: the map no longer shows them held.
 local function unindex_holds(seats)

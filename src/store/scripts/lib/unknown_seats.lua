@@ -1,3 +1,5 @@
+-- defines: unknown_seats
+-- needs: MAP_KEY seat_parts
 -- The seats of `seats` the event's map does not have. A row's size is the
 -- length of its sold-state string in the map (one character per seat), so
 -- one HMGET of the rows named answers, with no decoding of the event's rows.
