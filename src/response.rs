@@ -116,6 +116,17 @@ impl Problem {
         .with_header("retry-after", RETRY_AFTER_SECONDS.to_string())
     }
 
+    /// 500 for a reply from Redis that no script of ours gives: a bug,
+    /// logged where it is found.
+    pub fn internal_error() -> Problem {
+        Problem::new(
+            500,
+            "internal_error",
+            "Internal error",
+            "the request could not be completed".to_owned(),
+        )
+    }
+
     /// 500 when the deployment is misconfigured (for example the Redis address
     /// is not in `allowed_outbound_hosts`). Retrying will not help.
     pub fn misconfigured(detail: &str) -> Problem {

@@ -3,7 +3,7 @@
 //! a wait. The 201 now also carries a booking token, to read or cancel it.
 
 use super::new_booking::NewBooking;
-use super::{answer_response, idempotency, respond, seat_refusal, with_store};
+use super::{answer_response, idempotency, respond, unknown_seats, with_store};
 use crate::body;
 use crate::http_response::Response;
 use crate::idempotency::seal;
@@ -11,6 +11,7 @@ use crate::ids::{EventId, SeatId};
 use crate::request::Request;
 use crate::response::Problem;
 use crate::store::keys::DEFAULT_EVENT;
+use crate::store::outcomes::SeatCommitRefusal;
 use crate::store::seat_lock::SeatBooking;
 use crate::store::AnswerArgs;
 
@@ -84,9 +85,13 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
     let outcome =
         with_store(|store| store.book_seat(&event, &seat, &booking.id, idem.as_ref(), commit))?;
     Ok(match outcome {
-        SeatBooking::Answer(reply, args) => answer_response(reply, &args, |word, seats| {
-            seat_refusal(&event, word, seats)
-        }),
+        SeatBooking::Answer(reply, args) => {
+            answer_response(reply, &args, |refusal| match refusal {
+                SeatCommitRefusal::UnknownSeat(seats) => unknown_seats(seats),
+                // The store answers a lost lock as `SeatBooking::Locked`.
+                SeatCommitRefusal::LostLock => seat_locked(&seat),
+            })
+        }
         SeatBooking::AlreadyBooked => Problem::new(
             409,
             "seat_booked",
@@ -95,15 +100,19 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
         )
         .with("seatId", seat.as_str())
         .into_response(),
-        SeatBooking::Locked => Problem::new(
-            409,
-            "seat_locked",
-            "Seat is being booked",
-            format!("seat {seat} is being booked or held by another buyer"),
-        )
-        .with("seatId", seat.as_str())
-        .into_response(),
+        SeatBooking::Locked => seat_locked(&seat).into_response(),
     })
+}
+
+/// 409 for a seat another request holds or is booking right now.
+fn seat_locked(seat: &SeatId) -> Problem {
+    Problem::new(
+        409,
+        "seat_locked",
+        "Seat is being booked",
+        format!("seat {seat} is being booked or held by another buyer"),
+    )
+    .with("seatId", seat.as_str())
 }
 
 /// 400 for a seat id that may not reach Redis.

@@ -15,6 +15,7 @@ use crate::body;
 use crate::http_response::Response;
 use crate::request::Request;
 use crate::response::{self, Problem};
+use crate::store::outcomes::{CancelRefusal, Change};
 use crate::time::rfc3339;
 use crate::token::{self, same_secret};
 
@@ -59,8 +60,8 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
             &access_ticket,
         )
     })?;
-    Ok(answer_response(reply, &args, |word, seats| {
-        seat_refusal(&event, word, seats)
+    Ok(answer_response(reply, &args, |refusal| {
+        seat_refusal(&event, refusal)
     }))
 }
 
@@ -102,11 +103,11 @@ fn try_cancel(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Respo
     let event = event_id(raw_event)?;
     let given = bearer(req).ok_or_else(|| unauthorized("booking token"))?;
     let booking_id = resource_id(raw_booking, booking_not_found)?;
-    let word = with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(&given)))?;
-    match word.as_str() {
-        "ok" => Ok(Response::new(204, Vec::new())),
-        "not_found" => Err(booking_not_found()),
-        "forbidden" => Err(forbidden()),
-        other => Err(super::unexpected_reply(other)),
+    let change =
+        with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(&given)))?;
+    match change {
+        Change::Done => Ok(Response::new(204, Vec::new())),
+        Change::Refused(CancelRefusal::NotFound) => Err(booking_not_found()),
+        Change::Refused(CancelRefusal::Forbidden) => Err(forbidden()),
     }
 }

@@ -20,6 +20,7 @@ use crate::request::Request;
 use crate::response::{self, Problem};
 use crate::seat_map::{self, Row, LEGEND};
 use crate::store::keys::DEFAULT_EVENT;
+use crate::store::outcomes::CreateEventRefusal;
 use crate::store::queue::WaitingRoom;
 use crate::store::seat_map::{EventMap, MapRead};
 use crate::store::AnswerArgs;
@@ -150,15 +151,18 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
             room,
         )
     })?;
-    Ok(answer_response(reply, &args, |word, _| match word {
-        "exists" => Problem::new(
-            409,
-            "event_exists",
-            "Event exists",
-            format!("an event with id {event} already exists"),
-        ),
-        other => super::unexpected_reply(other),
-    }))
+    Ok(answer_response(
+        reply,
+        &args,
+        |CreateEventRefusal::Exists| {
+            Problem::new(
+                409,
+                "event_exists",
+                "Event exists",
+                format!("an event with id {event} already exists"),
+            )
+        },
+    ))
 }
 
 /// `GET /api/events/{eventId}`: name, seat count, live counts, and the

@@ -16,9 +16,11 @@ use crate::auth::{bearer, forbidden, unauthorized};
 use crate::body::{self, invalid_body};
 use crate::http_response::Response;
 use crate::idempotency::seal;
+use crate::ids::EventId;
 use crate::request::Request;
 use crate::response::Problem;
 use crate::store::holds::{HoldRequest, NewHold};
+use crate::store::outcomes::{Change, HoldRefusal, HoldStateRefusal};
 use crate::store::{AnswerArgs, SEATS_PLACEHOLDER};
 use crate::time::{now_millis, rfc3339};
 use crate::token;
@@ -121,14 +123,14 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
         access_ticket: &access_ticket,
     };
     let reply = with_store(|store| store.hold(&event, &args, &hold, &request))?;
-    Ok(answer_response(reply, &args, |word, seats| match word {
-        "sold_out" => Problem::new(
+    Ok(answer_response(reply, &args, |refusal| match refusal {
+        HoldRefusal::SoldOut => Problem::new(
             409,
             "seats_unavailable",
             "Not enough seats available",
             "no block of seats of that size is free".to_owned(),
         ),
-        _ => seat_refusal(&event, word, seats),
+        HoldRefusal::Seats(refusal) => seat_refusal(&event, refusal),
     }))
 }
 
@@ -143,29 +145,29 @@ pub fn hold_not_found() -> Problem {
 }
 
 /// The refusals confirm and release share.
-fn hold_refusal(word: &str) -> Problem {
-    match word {
-        "not_found" => hold_not_found(),
-        "forbidden" => forbidden(),
-        "expired" => Problem::new(
+fn hold_refusal(event: &EventId, refusal: HoldStateRefusal) -> Problem {
+    match refusal {
+        HoldStateRefusal::NoEvent => super::event_not_found(event),
+        HoldStateRefusal::NotFound => hold_not_found(),
+        HoldStateRefusal::Forbidden => forbidden(),
+        HoldStateRefusal::Expired => Problem::new(
             410,
             "hold_expired",
             "Hold expired",
             "the hold expired and its seats were freed".to_owned(),
         ),
-        "confirmed" => Problem::new(
+        HoldStateRefusal::Confirmed => Problem::new(
             409,
             "hold_confirmed",
             "Hold already confirmed",
             "the hold was already turned into a booking".to_owned(),
         ),
-        "released" => Problem::new(
+        HoldStateRefusal::Released => Problem::new(
             409,
             "hold_released",
             "Hold released",
             "the hold was released".to_owned(),
         ),
-        other => super::unexpected_reply(other),
     }
 }
 
@@ -197,9 +199,8 @@ fn try_confirm(
             &booking.token_hash(),
         )
     })?;
-    Ok(answer_response(reply, &args, |word, _| match word {
-        "no_event" => super::event_not_found(&event),
-        other => hold_refusal(other),
+    Ok(answer_response(reply, &args, |refusal| {
+        hold_refusal(&event, refusal)
     }))
 }
 
@@ -212,11 +213,11 @@ fn try_release(req: &Request, raw_event: &str, raw_hold: &str) -> Result<Respons
     let event = event_id(raw_event)?;
     let hold_token = bearer(req).ok_or_else(|| unauthorized("hold token"))?;
     let hold_id = resource_id(raw_hold, hold_not_found)?;
-    let word = with_store(|store| store.release_hold(&event, &hold_id, &token::hash(&hold_token)))?;
-    match word.as_str() {
-        "ok" => Ok(Response::new(204, Vec::new())),
-        "no_event" => Err(super::event_not_found(&event)),
-        other => Err(hold_refusal(other)),
+    let change =
+        with_store(|store| store.release_hold(&event, &hold_id, &token::hash(&hold_token)))?;
+    match change {
+        Change::Done => Ok(Response::new(204, Vec::new())),
+        Change::Refused(refusal) => Err(hold_refusal(&event, refusal)),
     }
 }
 

@@ -26,7 +26,8 @@ use crate::idempotency::{self, Idempotency};
 use crate::ids::{parse_uuid, EventId, InvalidId};
 use crate::request::Request;
 use crate::response::{self, Problem};
-use crate::store::{AnswerArgs, ScriptReply, Store, StoreError};
+use crate::store::outcomes::{Answer, SeatRefusal};
+use crate::store::{AnswerArgs, Store, StoreError};
 
 /// The most seats one hold or booking may name or ask for.
 pub const MAX_SEATS_PER_REQUEST: usize = 100;
@@ -105,29 +106,29 @@ pub fn with_store<T>(op: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result
 /// The response for a state-changing script's reply: the stored answer
 /// (tokens unsealed, replays marked), 422 for a reused key, or the
 /// handler's problem for a refusal.
-pub fn answer_response(
-    reply: ScriptReply,
+pub fn answer_response<R>(
+    reply: Answer<R>,
     args: &AnswerArgs,
-    refused: impl FnOnce(&str, &[String]) -> Problem,
+    refused: impl FnOnce(R) -> Problem,
 ) -> Response {
     let unseal = |body: &str| idempotency::unseal_body(args.idempotency, body);
     match reply {
-        ScriptReply::Done(body) => {
+        Answer::Done(body) => {
             response::stored_answer(args.status, &args.location, unseal(&body), false)
         }
-        ScriptReply::Replay {
+        Answer::Replay {
             status,
             location,
             body,
         } => response::stored_answer(status, &location, unseal(&body), true),
-        ScriptReply::IdempotencyMismatch => Problem::new(
+        Answer::IdempotencyMismatch => Problem::new(
             422,
             "idempotency_key_reused",
             "Idempotency-Key reused",
             "this Idempotency-Key was used with a different request".to_owned(),
         )
         .into_response(),
-        ScriptReply::Refused { word, details } => refused(&word, &details).into_response(),
+        Answer::Refused(refusal) => refused(refusal).into_response(),
     }
 }
 
@@ -169,42 +170,34 @@ pub fn queue_required(event: &EventId) -> Problem {
 }
 
 /// The refusals the seat-taking scripts share: no event, no access through
-/// the event's waiting room, seats not on the map, seats taken. Anything
-/// else is a script the component does not know.
-pub fn seat_refusal(event: &EventId, word: &str, seats: &[String]) -> Problem {
-    match word {
-        "no_event" => event_not_found(event),
-        "queue_required" => queue_required(event),
-        "unknown_seats" => Problem::new(
-            400,
-            "unknown_seats",
-            "Unknown seats",
-            format!(
-                "these seats are not on the event's map: {}",
-                seats.join(", ")
-            ),
-        )
-        .with("seats", seats.to_vec()),
-        "taken" => Problem::new(
+/// the event's waiting room, seats not on the map, seats taken.
+pub fn seat_refusal(event: &EventId, refusal: SeatRefusal) -> Problem {
+    match refusal {
+        SeatRefusal::NoEvent => event_not_found(event),
+        SeatRefusal::QueueRequired => queue_required(event),
+        SeatRefusal::UnknownSeats(seats) => unknown_seats(seats),
+        SeatRefusal::Taken(seats) => Problem::new(
             409,
             "seats_taken",
             "Seats taken",
             format!("these seats are held or booked: {}", seats.join(", ")),
         )
-        .with("seats", seats.to_vec()),
-        other => unexpected_reply(other),
+        .with("seats", seats),
     }
 }
 
-/// 500 for a script reply the handler does not expect (a bug, logged).
-pub fn unexpected_reply(word: &str) -> Problem {
-    eprintln!("unexpected script reply: {word}");
+/// 400 for seats the event's map does not have.
+pub fn unknown_seats(seats: Vec<String>) -> Problem {
     Problem::new(
-        500,
-        "internal_error",
-        "Internal error",
-        "the request could not be completed".to_owned(),
+        400,
+        "unknown_seats",
+        "Unknown seats",
+        format!(
+            "these seats are not on the event's map: {}",
+            seats.join(", ")
+        ),
     )
+    .with("seats", seats)
 }
 
 /// Unwraps a handler's steps: the response, or the problem that stopped it.

@@ -22,6 +22,7 @@ use crate::idempotency::seal;
 use crate::ids::EventId;
 use crate::request::Request;
 use crate::response::{self, Problem};
+use crate::store::outcomes::QueueRefusal;
 use crate::store::queue::{TicketLookup, TicketTurn, POSITION_PLACEHOLDER};
 use crate::store::AnswerArgs;
 use crate::time::rfc3339;
@@ -59,13 +60,12 @@ pub fn no_waiting_room(event: &EventId) -> Problem {
 }
 
 /// The refusals joining and polling share.
-fn queue_refusal(event: &EventId, word: &str) -> Problem {
-    match word {
-        "no_event" => event_not_found(event),
-        "no_waiting_room" => no_waiting_room(event),
-        "not_found" => ticket_not_found(),
-        "forbidden" => forbidden(),
-        other => super::unexpected_reply(other),
+fn queue_refusal(event: &EventId, refusal: QueueRefusal) -> Problem {
+    match refusal {
+        QueueRefusal::NoEvent => event_not_found(event),
+        QueueRefusal::NoWaitingRoom => no_waiting_room(event),
+        QueueRefusal::NotFound => ticket_not_found(),
+        QueueRefusal::Forbidden => forbidden(),
     }
 }
 
@@ -96,8 +96,8 @@ fn try_join(req: &Request, raw_event: &str, path: &str) -> Result<Response, Prob
     let reply = with_store(|store| {
         store.join_queue(&event, &args, &ticket_id, &token::hash(&ticket_token))
     })?;
-    Ok(answer_response(reply, &args, |word, _| {
-        queue_refusal(&event, word)
+    Ok(answer_response(reply, &args, |refusal| {
+        queue_refusal(&event, refusal)
     }))
 }
 
@@ -114,7 +114,7 @@ fn try_status(req: &Request, raw_event: &str, raw_ticket: &str) -> Result<Respon
         with_store(|store| store.queue_status(&event, &ticket_id, &token::hash(&ticket_token)))?;
     let turn = match lookup {
         TicketLookup::Found(turn) => turn,
-        TicketLookup::Refused(word) => return Err(queue_refusal(&event, &word)),
+        TicketLookup::Refused(refusal) => return Err(queue_refusal(&event, refusal)),
     };
     let mut body = json!({
         "ticketId": ticket_id,

@@ -4,7 +4,8 @@
 use spin_sdk::redis::RedisResult;
 
 use super::holds::join;
-use super::{arg, keys, scripts, AnswerArgs, ScriptReply, Store, StoreError};
+use super::outcomes::{Answer, CancelRefusal, Change, SeatRefusal};
+use super::{arg, keys, scripts, AnswerArgs, Store, StoreError};
 use crate::ids::{EventId, SeatId};
 
 /// A stored booking, as `GET` shows it.
@@ -34,7 +35,7 @@ impl Store {
         token_hash: &str,
         seats: &[SeatId],
         access_ticket: &str,
-    ) -> Result<ScriptReply, StoreError> {
+    ) -> Result<Answer<SeatRefusal>, StoreError> {
         self.run_answer_script(
             &scripts::BOOK_SEATS,
             event,
@@ -81,22 +82,17 @@ impl Store {
         }))
     }
 
-    /// Cancels booking `booking_id`; the reply's first word says how it went.
+    /// Cancels booking `booking_id`, whose token hashes to `token_hash`.
     pub fn cancel_booking(
         &self,
         event: &EventId,
         booking_id: &str,
         token_hash: &str,
-    ) -> Result<String, StoreError> {
-        let reply = self.run_script(
+    ) -> Result<Change<CancelRefusal>, StoreError> {
+        self.run_change_script(
             &scripts::CANCEL_BOOKING,
             event,
             vec![arg(booking_id), arg(token_hash)],
-        )?;
-        let word = reply.into_iter().next().unwrap_or_default();
-        if word == "ok" {
-            self.ensure_replicated()?;
-        }
-        Ok(word)
+        )
     }
 }

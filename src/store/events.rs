@@ -1,7 +1,8 @@
 //! Creating events.
 
+use super::outcomes::{Answer, CreateEventRefusal};
 use super::queue::WaitingRoom;
-use super::{arg, scripts, AnswerArgs, ScriptReply, Store, StoreError};
+use super::{arg, scripts, AnswerArgs, Store, StoreError};
 use crate::ids::EventId;
 
 impl Store {
@@ -17,7 +18,7 @@ impl Store {
         seat_count: u32,
         created_at_ms: u64,
         waiting_room: Option<WaitingRoom>,
-    ) -> Result<ScriptReply, StoreError> {
+    ) -> Result<Answer<CreateEventRefusal>, StoreError> {
         let (rate, minutes) = waiting_room.map_or((String::new(), String::new()), |room| {
             (
                 room.admit_per_minute.to_string(),

@@ -1,7 +1,8 @@
 //! Holds: the seats' locks with the hold's TTL ("the lock is the hold"),
 //! confirmed into bookings or released with the hold's token.
 
-use super::{arg, scripts, AnswerArgs, ScriptReply, Store, StoreError};
+use super::outcomes::{Answer, Change, HoldRefusal, HoldStateRefusal};
+use super::{arg, scripts, AnswerArgs, Store, StoreError};
 use crate::ids::{EventId, SeatId};
 
 /// What to hold.
@@ -42,7 +43,7 @@ impl Store {
         answer: &AnswerArgs,
         hold: &NewHold,
         request: &HoldRequest,
-    ) -> Result<ScriptReply, StoreError> {
+    ) -> Result<Answer<HoldRefusal>, StoreError> {
         let mut args = vec![
             arg(hold.hold_id),
             arg(hold.token_hash),
@@ -73,7 +74,7 @@ impl Store {
         hold_token_hash: &str,
         booking_id: &str,
         booking_token_hash: &str,
-    ) -> Result<ScriptReply, StoreError> {
+    ) -> Result<Answer<HoldStateRefusal>, StoreError> {
         self.run_answer_script(
             &scripts::CONFIRM_HOLD,
             event,
@@ -87,23 +88,18 @@ impl Store {
         )
     }
 
-    /// Releases hold `hold_id`; the reply's first word says how it went.
+    /// Releases hold `hold_id`, whose token hashes to `token_hash`.
     pub fn release_hold(
         &self,
         event: &EventId,
         hold_id: &str,
         token_hash: &str,
-    ) -> Result<String, StoreError> {
-        let reply = self.run_script(
+    ) -> Result<Change<HoldStateRefusal>, StoreError> {
+        self.run_change_script(
             &scripts::RELEASE_HOLD,
             event,
             vec![arg(hold_id), arg(token_hash)],
-        )?;
-        let word = reply.into_iter().next().unwrap_or_default();
-        if word == "ok" {
-            self.ensure_replicated()?;
-        }
-        Ok(word)
+        )
     }
 }
 

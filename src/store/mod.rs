@@ -10,6 +10,7 @@ pub(crate) mod event_list;
 pub(crate) mod events;
 pub(crate) mod holds;
 pub(crate) mod keys;
+pub(crate) mod outcomes;
 pub(crate) mod queue;
 pub(crate) mod replication;
 pub(crate) mod scripts;
@@ -22,6 +23,7 @@ use spin_sdk::variables;
 use crate::idempotency::Idempotency;
 use crate::ids::EventId;
 use crate::response::Problem;
+use outcomes::{Answer, Change, Refusal};
 use replication::ReplicaAcks;
 use scripts::Script;
 
@@ -45,6 +47,9 @@ pub enum StoreError {
     /// in a failover, so it is not confirmed (503; a retry with the same
     /// Idempotency-Key replays it once replicated, or redoes it).
     NotReplicated(String),
+    /// Redis answered what no script or command of ours answers: a bug
+    /// between the component and its scripts (500, logged).
+    Unexpected(String),
 }
 
 impl StoreError {
@@ -63,6 +68,10 @@ impl StoreError {
             StoreError::NotReplicated(why) => {
                 eprintln!("not replicated: {why}");
                 Problem::not_replicated()
+            }
+            StoreError::Unexpected(why) => {
+                eprintln!("unexpected reply from Redis: {why}");
+                Problem::internal_error()
             }
         }
     }
@@ -164,63 +173,16 @@ pub struct AnswerArgs<'a> {
     pub body: String,
 }
 
-/// What a state-changing script answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScriptReply {
-    /// The change happened; the stored answer's body.
-    Done(String),
-    /// The idempotency key was used before for this same request.
-    Replay {
-        /// Stored status.
-        status: u16,
-        /// Stored `Location`, or empty.
-        location: String,
-        /// Stored body.
-        body: String,
-    },
-    /// The idempotency key was used before for a different request.
-    IdempotencyMismatch,
-    /// Nothing changed, for the reason `word` (e.g. `taken`), with details
-    /// such as the seats concerned.
-    Refused {
-        /// The script's reason.
-        word: String,
-        /// Its details.
-        details: Vec<String>,
-    },
-}
-
-impl ScriptReply {
-    /// Reads the reply layout shared by the scripts (see `scripts/lib/answer.lua`).
-    pub fn parse(reply: &[RedisResult]) -> Option<ScriptReply> {
-        let mut items = reply.iter().map(|r| text(r.clone()));
-        let word = items.next()?;
-        Some(match word.as_str() {
-            "ok" => ScriptReply::Done(items.next()?),
-            "replay" => ScriptReply::Replay {
-                status: items.next()?.parse().ok()?,
-                location: items.next()?,
-                body: items.next()?,
-            },
-            "idempotency_mismatch" => ScriptReply::IdempotencyMismatch,
-            _ => ScriptReply::Refused {
-                word,
-                details: items.collect(),
-            },
-        })
-    }
-}
-
 impl Store {
     /// Runs a state-changing event script: `KEYS[1]` is the event record,
     /// `args` its own arguments, then the five answer arguments.
-    pub fn run_answer_script(
+    pub(crate) fn run_answer_script<R: Refusal>(
         &self,
         script: &Script,
         event: &EventId,
         answer: &AnswerArgs,
         args: Vec<RedisParameter>,
-    ) -> Result<ScriptReply, StoreError> {
+    ) -> Result<Answer<R>, StoreError> {
         let (key_hash, fingerprint) = match answer.idempotency {
             Some(i) => (i.key_hash(), i.fingerprint().to_owned()),
             None => (String::new(), String::new()),
@@ -243,22 +205,19 @@ impl Store {
             }),
         ]);
         let reply = self.eval(script, params)?;
-        let reply = match ScriptReply::parse(&reply) {
-            Some(ScriptReply::Done(body)) if body.is_empty() => {
-                ScriptReply::Done(answer.body.clone())
-            }
-            Some(reply) => reply,
-            None => return Err(unexpected("EVALSHA", &reply)),
+        let reply = match Answer::parse(reply.into_iter().map(text).collect())? {
+            Answer::Done(body) if body.is_empty() => Answer::Done(answer.body.clone()),
+            reply => reply,
         };
-        if matches!(reply, ScriptReply::Done(_) | ScriptReply::Replay { .. }) {
+        if matches!(reply, Answer::Done(_) | Answer::Replay { .. }) {
             self.ensure_replicated()?;
         }
         Ok(reply)
     }
 
     /// Runs an event script that stores no answer: `KEYS[1]` is the event
-    /// record, `args` its arguments.
-    pub fn run_script(
+    /// record, `args` its arguments; the reply as text.
+    pub(crate) fn run_script(
         &self,
         script: &Script,
         event: &EventId,
@@ -269,15 +228,30 @@ impl Store {
         Ok(self.eval(script, params)?.into_iter().map(text).collect())
     }
 
+    /// Runs a state-changing event script that stores no answer, and waits
+    /// for its change to be replicated when it made one.
+    pub(crate) fn run_change_script<R: Refusal>(
+        &self,
+        script: &Script,
+        event: &EventId,
+        args: Vec<RedisParameter>,
+    ) -> Result<Change<R>, StoreError> {
+        let change = Change::parse(self.run_script(script, event, args)?)?;
+        if matches!(change, Change::Done) {
+            self.ensure_replicated()?;
+        }
+        Ok(change)
+    }
+
     /// The stored answer for an idempotency key, when an operation found
     /// its seat taken and wants to know whether this very request took it.
     /// One run of `replay_answer.lua`, which marks a replay with a write
     /// so that the `WAIT` after it vouches for the answer.
-    pub fn stored_answer(
+    pub(crate) fn stored_answer<R>(
         &self,
         event: &EventId,
         idempotency: &Idempotency,
-    ) -> Result<Option<ScriptReply>, StoreError> {
+    ) -> Result<Option<Answer<R>>, StoreError> {
         let key = keys::idempotency(event, &idempotency.key_hash());
         let reply = self.eval(
             &scripts::REPLAY_ANSWER,
@@ -295,17 +269,15 @@ impl Store {
             })
             .collect();
         let stored = match fields.as_slice() {
-            [Some(fp), ..] if fp != idempotency.fingerprint() => {
-                Some(ScriptReply::IdempotencyMismatch)
-            }
-            [Some(_), Some(status), Some(location), Some(body)] => Some(ScriptReply::Replay {
+            [Some(fp), ..] if fp != idempotency.fingerprint() => Some(Answer::IdempotencyMismatch),
+            [Some(_), Some(status), Some(location), Some(body)] => Some(Answer::Replay {
                 status: status.parse().unwrap_or(200),
                 location: location.clone(),
                 body: body.clone(),
             }),
             _ => None,
         };
-        if matches!(stored, Some(ScriptReply::Replay { .. })) {
+        if matches!(stored, Some(Answer::Replay { .. })) {
             self.ensure_replicated()?;
         }
         Ok(stored)

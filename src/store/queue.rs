@@ -5,7 +5,8 @@
 
 use std::ops::RangeInclusive;
 
-use super::{arg, scripts, AnswerArgs, ScriptReply, Store, StoreError, SEATS_PLACEHOLDER};
+use super::outcomes::{Answer, QueueRefusal, Refusal};
+use super::{arg, scripts, AnswerArgs, Store, StoreError, SEATS_PLACEHOLDER};
 use crate::ids::EventId;
 
 /// Where the join answer leaves the ticket's position for the script to
@@ -130,9 +131,8 @@ impl TicketTurn {
 pub enum TicketLookup {
     /// The ticket, for its holder.
     Found(TicketTurn),
-    /// Not found, wrong token, no such event or no waiting room: the
-    /// script's word (`not_found`, `forbidden`, `no_event`, `no_waiting_room`).
-    Refused(String),
+    /// Not found, wrong token, no such event or no waiting room.
+    Refused(QueueRefusal),
 }
 
 impl Store {
@@ -144,7 +144,7 @@ impl Store {
         answer: &AnswerArgs,
         ticket_id: &str,
         token_hash: &str,
-    ) -> Result<ScriptReply, StoreError> {
+    ) -> Result<Answer<QueueRefusal>, StoreError> {
         self.run_answer_script(
             &scripts::JOIN_QUEUE,
             event,
@@ -170,8 +170,10 @@ impl Store {
             Some((word, rest)) if word == "ok" => TicketTurn::parse(rest)
                 .map(TicketLookup::Found)
                 .ok_or_else(|| StoreError::Unavailable(format!("unexpected ticket: {reply:?}"))),
-            Some((word, _)) => Ok(TicketLookup::Refused(word.clone())),
-            None => Err(StoreError::Unavailable(
+            Some((word, _)) => QueueRefusal::parse(word, Vec::new())
+                .map(TicketLookup::Refused)
+                .ok_or_else(|| StoreError::Unexpected(format!("queue_status: {word:?}"))),
+            None => Err(StoreError::Unexpected(
                 "an empty reply to queue_status".to_owned(),
             )),
         }

@@ -14,9 +14,8 @@
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
-use super::{
-    arg, event_key, keys, scripts, unexpected, AnswerArgs, ScriptReply, Store, StoreError,
-};
+use super::outcomes::{Answer, SeatCommitRefusal};
+use super::{arg, event_key, keys, scripts, unexpected, AnswerArgs, Store, StoreError};
 use crate::idempotency::Idempotency;
 use crate::ids::{EventId, SeatId};
 use crate::time::now_millis;
@@ -29,7 +28,7 @@ pub const LOCK_TTL_SECONDS: i64 = 5;
 pub enum SeatBooking<'a> {
     /// The commit script ran (or an idempotent answer was found), with the
     /// answer arguments it was given.
-    Answer(ScriptReply, AnswerArgs<'a>),
+    Answer(Answer<SeatCommitRefusal>, AnswerArgs<'a>),
     /// The seat was sold before.
     AlreadyBooked,
     /// Another request holds the seat's lock right now.
@@ -124,7 +123,7 @@ impl Store {
                 Some(LeanCommit::Booked) => {
                     self.ensure_replicated()?;
                     let body = std::mem::take(&mut answer.body);
-                    return Ok(SeatBooking::Answer(ScriptReply::Done(body), answer));
+                    return Ok(SeatBooking::Answer(Answer::Done(body), answer));
                 }
                 Some(LeanCommit::LostLock) => return Ok(SeatBooking::Locked),
                 // The event has a seat map: the lock is still ours, and
@@ -137,7 +136,7 @@ impl Store {
         Ok(match reply {
             // The lock expired and was taken over before we committed: the
             // fencing check wrote nothing, and the seat belongs to the other caller.
-            ScriptReply::Refused { word, .. } if word == "lost_lock" => SeatBooking::Locked,
+            Answer::Refused(SeatCommitRefusal::LostLock) => SeatBooking::Locked,
             other => SeatBooking::Answer(other, answer),
         })
     }
@@ -166,6 +165,12 @@ impl LeanCommit {
             _ => None,
         }
     }
+}
+
+/// Whether `word` is one `book_seat.lua` answers (for `outcomes.rs`'s test).
+#[cfg(test)]
+pub(super) fn lean_commit_word(word: &str) -> bool {
+    LeanCommit::from_reply(&[RedisResult::Binary(word.as_bytes().to_vec())]).is_some()
 }
 
 #[cfg(test)]
