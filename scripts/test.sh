@@ -8,8 +8,11 @@
 # ../shared/tools/spin/spin; its version is the first line printed).
 # Installs what it needs (redis-server, redis-sentinel, haproxy, nginx, the
 # wasm32-wasip1 target, chromium, npm packages, Artillery, schemathesis) on a
-# fresh machine. Ends with one line "tests: N passed, N failed, N skipped"
-# over the cargo and browser tests.
+# fresh machine. Every step runs to its end, and the script ends with one
+# line "tests: N passed, N failed, N skipped" over all of them: each cargo
+# and browser test, and each other step (fmt, clippy, the build, the fuzz
+# run, the load test) as one test passed or failed by its own outcome. It
+# exits non-zero when any step failed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -27,44 +30,66 @@ ensure_ha_packages  # before the failover tests start topologies in parallel
 ensure_nginx  # the caching proxy of the edge cache test
 ensure_wasm_target
 
-say "cargo fmt --check"
-cargo fmt --all -- --check
-
-say "cargo clippy (workspace, native)"
-cargo clippy --workspace --all-targets -- -D warnings
-
-build_component
-say "cargo clippy (wasm32-wasip1: the component, and the integration tests' Spin probe if present)"
-wasm_crates=(-p seat-booking)
-[ -d integration/spin-probe ] && wasm_crates+=(-p spin-probe)
-# --release, after the release build: it reuses that build's host crates
-# (the proc-macros of spin-sdk and serde) instead of compiling them again.
-cargo clippy --release "${wasm_crates[@]}" --target wasm32-wasip1 -- -D warnings
-
-failed_steps=()
-# step NAME LOG COMMAND...: runs a test step to its end, teeing its output.
+passed=0 failed=0 skipped=0 failed_steps=()
+# step NAME COUNTS LOG COMMAND...: runs a step to its end, teeing its
+# output to LOG, and adds its outcome to the closing line. COUNTS says how:
+#   cargo  the `test result:` lines of cargo's test binaries (ignored tests
+#          count as skipped);
+#   tap    node's test runner summary: `# pass`, `# fail` and `# cancelled`
+#          (failed), `# skipped` and `# todo` (skipped);
+#   one    the step itself, one test passed or failed by its exit status.
+# A step that fails while its own counts show no failed test (a build
+# error, a crash before any test ran) counts as one failed test, so no
+# failure goes uncounted.
 step() {
-  local name="$1" log="$2"; shift 2
+  local name="$1" counts="$2" log="$3"; shift 3
+  say "$name"
   set +e
   "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   set -e
-  [ "$status" -eq 0 ] || failed_steps+=("$name")
+  local p=0 f=0 s=0
+  case "$counts" in
+    cargo)
+      read -r p f s < <(awk '/^test result:/ { for (i = 1; i < NF; i++) {
+          if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+        END { print p + 0, f + 0, s + 0 }' "$log") ;;
+    tap)
+      read -r p f s < <(awk '/^# pass / { p += $3 } /^# (fail|cancelled) / { f += $3 } /^# (skipped|todo) / { s += $3 }
+        END { print p + 0, f + 0, s + 0 }' "$log") ;;
+    one)
+      if [ "$status" -eq 0 ]; then p=1; fi ;;
+  esac
+  if [ "$status" -ne 0 ]; then
+    failed_steps+=("$name")
+    if [ "$f" -eq 0 ]; then f=1; fi
+  fi
+  say "$name: exit $status; $p passed, $f failed, $s skipped"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
-# Debug profile: it compiles faster, and the integration tests build the
-# wasm component in release themselves (through cargo).
-say "cargo test (debug profile)"
-step "cargo test" "$out/cargo-test.log" cargo test --workspace
-step "browser tests" "$out/browser-test.log" bash scripts/browser-test.sh
-step "fuzz run" "$out/fuzz.log" env MAX_EXAMPLES="${FUZZ_EXAMPLES:-25}" bash scripts/fuzz.sh
-step "load test" "$out/load-test.log" bash scripts/load-test.sh --profile ci
+step "cargo fmt --check" one "$out/fmt.log" cargo fmt --all -- --check
+step "cargo clippy (workspace, native)" one "$out/clippy.log" \
+  cargo clippy --workspace --all-targets -- -D warnings
+step "build the component" one "$out/build.log" build_component
+wasm_crates=(-p seat-booking)
+[ -d integration/spin-probe ] && wasm_crates+=(-p spin-probe)
+# --release, after the release build: it reuses that build's host crates
+# (the proc-macros of spin-sdk and serde) instead of compiling them again.
+step "cargo clippy (wasm32-wasip1: the component, and the integration tests' Spin probe if present)" \
+  one "$out/clippy-wasm.log" \
+  cargo clippy --release "${wasm_crates[@]}" --target wasm32-wasip1 -- -D warnings
 
-# One closing line, summed over every cargo test binary and the browser tests.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-     /^# pass / { p += $3 } /^# fail / { f += $3 } /^# skipped / { s += $3 }
-     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' \
-  "$out/cargo-test.log" "$out/browser-test.log"
+# Debug profile: it compiles faster, and the integration tests build the
+# wasm component in release themselves (through cargo). --no-fail-fast: a
+# failing test binary does not stop the others, whose tests are counted too.
+step "cargo test (debug profile)" cargo "$out/cargo-test.log" cargo test --workspace --no-fail-fast
+step "browser tests" tap "$out/browser-test.log" bash scripts/browser-test.sh
+step "fuzz run" one "$out/fuzz.log" env MAX_EXAMPLES="${FUZZ_EXAMPLES:-25}" bash scripts/fuzz.sh
+step "load test" one "$out/load-test.log" bash scripts/load-test.sh --profile ci
+
+# One closing line over every step (CI reads it).
+echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "${#failed_steps[@]}" -gt 0 ]; then
   say "FAILED: ${failed_steps[*]}"
   exit 1

@@ -366,7 +366,7 @@ fn spin_version(bin: &Path) -> Option<String> {
 
 /// Builds the seat booking component once per test process, with the
 /// manifest's build command, so the tests never serve a stale build.
-fn build_component() {
+pub fn build_component() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| cargo_build(&["build", "--target", "wasm32-wasip1", "--release"]));
 }

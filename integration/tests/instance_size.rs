@@ -8,7 +8,15 @@
 //! module, and `std::fs` out of the link (wasi-libc would list the
 //! preopened directories as every instance starts, about 60 µs a request).
 
-use integration::root;
+use integration::{build_component, root};
+
+/// The component's module, built first (once per test process, as the
+/// Spin tests build it), so these checks never read a stale or missing file.
+fn built_module() -> Vec<u8> {
+    build_component();
+    let path = root().join("target/wasm32-wasip1/release/seat_booking.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
 
 /// Reads an unsigned LEB128 number at `*at`.
 fn leb128(bytes: &[u8], at: &mut usize) -> u64 {
@@ -109,8 +117,7 @@ fn declared_stack(build_rs: &str) -> u64 {
 
 #[test]
 fn the_component_starts_with_a_small_stack_and_no_bundled_files() {
-    let wasm = std::fs::read(root().join("target/wasm32-wasip1/release/seat_booking.wasm"))
-        .expect("build the component first (scripts/test.sh does)");
+    let wasm = built_module();
     let layout = layout(&wasm);
     let stack = declared_stack("build.rs");
     assert_eq!(
@@ -127,8 +134,7 @@ fn the_component_starts_with_a_small_stack_and_no_bundled_files() {
 
 #[test]
 fn the_component_does_not_link_wasi_libc_preopens() {
-    let wasm = std::fs::read(root().join("target/wasm32-wasip1/release/seat_booking.wasm"))
-        .expect("build the component first (scripts/test.sh does)");
+    let wasm = built_module();
     let imports = imports(&wasm);
     assert!(
         imports.iter().any(|i| i.contains("get-directories")),

@@ -1,6 +1,7 @@
--- THE PREVIOUS BEST-AVAILABLE CHOICE, kept only so the simulator in
--- best_available.rs can compare the packing choice (src/store/scripts/lib/
--- best_block.lua) with it. The component never runs this file.
+-- THE PREVIOUS BEST-AVAILABLE CHOICE, kept only so the simulation in
+-- best_available_simulation.rs (scripts/simulate-best-available.sh) can
+-- compare the packing choice (src/store/scripts/lib/best_block.lua) with
+-- it. The component never runs this file, and no CI test reads it.
 --
 -- It picks the block of `count` free seats whose centre is nearest the
 -- row's middle (the leftmost of equals), whatever it leaves on either side.
