@@ -25,8 +25,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use integration::{
-    get, post, raw_request, send_with, wait_until, Answer, RedisCounters, RedisMonitor,
-    RedisServer, Spin,
+    get, post, raw_request, wait_until, Answer, RedisCounters, RedisMonitor, RedisServer, Spin,
 };
 use redis::Commands;
 
