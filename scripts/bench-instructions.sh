@@ -54,12 +54,16 @@ start_under_callgrind() {
   home="$(mktemp -d "${TMPDIR:-/tmp}/seat-booking-$name.XXXXXX")"
   spin_homes+=("$home")
   PORT=$(free_port)
-  (cd "$home" && HOME="$home" \
+  # Every variable set, the others at their spin.toml defaults
+  # (spin_variable_defaults), as start_spin runs the product.
+  (cd "$home" && export HOME="$home" \
     SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
     SPIN_VARIABLE_ADMIN_TOKEN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" \
-    SPIN_VARIABLE_QUEUE_SECRET="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" \
-    exec setsid "${CALLGRIND[@]}" --callgrind-out-file="$CALLGRIND_DIR/$name.%p.out" \
+    SPIN_VARIABLE_QUEUE_SECRET="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" &&
+    mapfile -t defaults < <(spin_variable_defaults "$dir/$manifest") &&
+    exec env "${defaults[@]}" setsid "${CALLGRIND[@]}" --callgrind-out-file="$CALLGRIND_DIR/$name.%p.out" \
     "$SPIN_BIN" up --from "$dir/$manifest" --listen "127.0.0.1:$PORT" \
+    --runtime-config-file "$ROOT/runtime-config.toml" \
     --state-dir "$home/state" --log-dir "$home/logs") </dev/null >"$WORK/$name.log" 2>&1 &
   PGID=$!
   spin_pgids+=("$PGID")

@@ -63,7 +63,7 @@ spin_homes+=("$yard_home")
 (cd "$ROOT/bench/yardstick" && HOME="$yard_home" \
   SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
   exec setsid "$SPIN_BIN" up --from "$ROOT/bench/yardstick/spin.toml" --listen "127.0.0.1:$YARD_PORT" \
-  --state-dir "$yard_home/state" --log-dir "$yard_home/logs") </dev/null >"$WORK/yardstick.log" 2>&1 &
+  --runtime-config-file "$ROOT/runtime-config.toml" --state-dir "$yard_home/state" --log-dir "$yard_home/logs") </dev/null >"$WORK/yardstick.log" 2>&1 &
 spin_pgids+=($!)
 YARD_PGID=$!
 

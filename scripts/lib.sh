@@ -67,11 +67,44 @@ ensure_node_modules() {
   fi
 }
 
-# The wasm32-wasip1 Rust target the component is built for.
+# The Rust toolchain rust-toolchain.toml pins (its `channel`, e.g. 1.95.0).
+pinned_toolchain() {
+  sed -n 's/^channel *= *"\(.*\)"$/\1/p' "$ROOT/rust-toolchain.toml"
+}
+
+# Checks that `rustc` in the project is exactly the pinned toolchain (rustup
+# picks it from rust-toolchain.toml) and says which it is; exits with an
+# install hint otherwise, so CI and scripts/run.sh never build with another.
+ensure_toolchain() {
+  local want have
+  want="$(pinned_toolchain)"
+  if [ -z "$want" ]; then
+    say "rust-toolchain.toml names no channel"
+    exit 1
+  fi
+  have="$(cd "$ROOT" && rustc --version 2>/dev/null)" || have=""
+  case "$have" in
+    "rustc $want "*) say "Rust toolchain: $have (pinned by rust-toolchain.toml)" ;;
+    *)
+      say "the project builds with Rust $want (rust-toolchain.toml), but rustc here is: ${have:-missing}"
+      cat >&2 <<HELP
+Install the pinned toolchain with rustup (https://rustup.rs), which then
+picks it from rust-toolchain.toml in this directory:
+
+    rustup toolchain install $want --target wasm32-wasip1 --component clippy,rustfmt
+HELP
+      exit 1
+      ;;
+  esac
+}
+
+# The pinned toolchain and its wasm32-wasip1 target, which the component is
+# built for.
 ensure_wasm_target() {
-  if ! rustup target list --installed | grep -qx wasm32-wasip1; then
-    say "adding the wasm32-wasip1 Rust target"
-    rustup target add wasm32-wasip1
+  ensure_toolchain
+  if ! (cd "$ROOT" && rustup target list --installed) | grep -qx wasm32-wasip1; then
+    say "adding the wasm32-wasip1 Rust target to $(pinned_toolchain)"
+    (cd "$ROOT" && rustup target add wasm32-wasip1)
   fi
 }
 
@@ -83,7 +116,9 @@ build_component() {
 }
 
 # Sets and exports SPIN_BIN, the Spin CLI every script runs the component
-# with: $SPIN_BIN if set; else `spin` on the PATH when it is Spin 3.x or 4.x;
+# with: $SPIN_BIN if set; else `spin` on the PATH when it is Spin 3.3 or
+# newer 3.x, or 4.x (runtime-config.toml's max_instance_memory is refused by
+# Spin before 3.3);
 # else the Spin 4.0.2 kept in ../shared/tools/spin/ beside the project (CI
 # clones the project next to shared/, so the path is relative to $ROOT).
 # With none of them it says how to install Spin and exits: there is no
@@ -95,14 +130,15 @@ find_spin() {
       say "SPIN_BIN=$SPIN_BIN does not run ($SPIN_BIN --version failed)"
       exit 1
     fi
-  elif command -v spin >/dev/null && spin --version 2>/dev/null | grep -qE '^spin [34]\.'; then
+  elif command -v spin >/dev/null && spin --version 2>/dev/null | grep -qE '^spin (3\.([3-9]|[1-9][0-9])|4)\.'; then
     SPIN_BIN="$(command -v spin)"
   elif [ -x "$shared" ]; then
     SPIN_BIN="$(cd "$(dirname "$shared")" && pwd)/spin"
   else
-    say "no Spin CLI found (SPIN_BIN, spin 3.x/4.x on the PATH, or $shared)"
+    say "no Spin CLI found (SPIN_BIN, spin 3.3+/4.x on the PATH, or $shared)"
     cat >&2 <<'HELP'
-The seat booking component runs only under the real Spin CLI (3.x or 4.x).
+The seat booking component runs only under the real Spin CLI (3.3 or newer
+3.x, or 4.x).
 Install it with Spin's official installer (see https://spinframework.dev):
 
     curl -fsSL https://spinframework.dev/downloads/install.sh | bash
@@ -178,26 +214,47 @@ trap_stop_started() {
   trap 'stop_started; exit 143' TERM
 }
 
+# spin_variable_defaults [MANIFEST]: one SPIN_VARIABLE_<NAME>=<default>
+# line for each variable MANIFEST (default: spin.toml) declares that the
+# environment leaves unset. A run that
+# sets them all makes every variable lookup hit runtime-config.toml's first
+# provider; a variable left to its default is a miss there and is looked up
+# again by Spin's built-in env provider, which cost a booking 3% more Spin
+# instructions (scripts/bench-instructions.sh).
+spin_variable_defaults() {
+  python3 - "${1:-$ROOT/spin.toml}" <<'PY'
+import os, sys, tomllib
+for name, variable in tomllib.load(open(sys.argv[1], "rb"))["variables"].items():
+    key = "SPIN_VARIABLE_" + name.upper()
+    if key not in os.environ and "default" in variable:
+        print(f"{key}={variable['default']}")
+PY
+}
+
 # start_spin LISTEN LOG: starts one real Spin instance serving spin.toml at
-# LISTEN (host:port), from SPIN_CWD (default: its throwaway HOME; Spin's
-# built-in env provider reads .env there), variables from the
-# caller's environment
-# (SPIN_VARIABLE_*). Each instance gets a throwaway HOME holding its own
-# --state-dir and --log-dir, so instances share nothing (not even .spin/
-# beside spin.toml), and its own process group (setsid) so stop_spin can
-# stop `spin up` and its child together. Output goes to LOG. Waits until it
-# answers HTTP, then sets SPIN_PGID (appended to spin_pgids too).
+# LISTEN (host:port) with runtime-config.toml, as users run it, from
+# SPIN_CWD (default: its throwaway HOME; the runtime config's env provider
+# reads .env there), variables from the caller's environment
+# (SPIN_VARIABLE_*), the ones it leaves unset at their spin.toml defaults
+# (spin_variable_defaults; not with SPIN_CWD, whose .env may set them). Each
+# instance gets a throwaway HOME holding its own --state-dir and
+# --log-dir, so instances share nothing (not even .spin/ beside spin.toml),
+# and its own process group (setsid) so stop_spin can stop `spin up` and its
+# child together. Output goes to LOG. Waits until it answers HTTP, then sets
+# SPIN_PGID (appended to spin_pgids too).
 start_spin() {
-  local listen="$1" log="$2" home
+  local listen="$1" log="$2" home defaults=()
   [ -n "${SPIN_BIN:-}" ] || find_spin
   home="$(mktemp -d "${TMPDIR:-/tmp}/seat-booking-spin.XXXXXX")"
   spin_homes+=("$home")
+  [ -n "${SPIN_CWD:-}" ] || mapfile -t defaults < <(spin_variable_defaults)
   # A non-interactive shell's background job is no group leader, so setsid
   # does not fork: $! is `spin up` itself, and the new group's id.
   # Spin reads .env from its working directory: run.sh serves from $ROOT
   # (SPIN_CWD) so the project's .env configures it; every other run starts
   # in its throwaway HOME, so a developer's .env never changes a test run.
-  (cd "${SPIN_CWD:-$home}" && HOME="$home" exec setsid "$SPIN_BIN" up --from "$ROOT/spin.toml" \
+  (cd "${SPIN_CWD:-$home}" && HOME="$home" exec env "${defaults[@]}" setsid "$SPIN_BIN" up \
+    --from "$ROOT/spin.toml" --runtime-config-file "$ROOT/runtime-config.toml" \
     --listen "$listen" \
     --state-dir "$home/state" --log-dir "$home/logs") </dev/null >"$log" 2>&1 &
   SPIN_PGID=$!

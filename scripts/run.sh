@@ -5,11 +5,13 @@
 #   scripts/run.sh --ha    # a local primary, two replicas, three Sentinels and
 #                          # HAProxy (scripts/ha-topology.sh), redis_replica_acks=1
 #
-# Builds the component, starts a local redis-server if none answers at the
-# configured address, and serves with the real Spin CLI (`spin up`, from the
-# project directory so Spin reads its .env; SPIN_BIN, else spin 3.x/4.x on
-# the PATH, else ../shared/tools/spin/spin). Without Spin it says how to
-# install it and exits non-zero. Ctrl-C stops everything this script started.
+# Builds the component with the pinned toolchain (rust-toolchain.toml),
+# starts a local redis-server if none answers at the configured address, and
+# serves with the real Spin CLI (`spin up --runtime-config-file
+# runtime-config.toml`, from the project directory so the runtime config's
+# env provider reads the .env beside it; SPIN_BIN, else spin 3.3+/4.x on the
+# PATH, else ../shared/tools/spin/spin). Without Spin it says how to install
+# it and exits non-zero. Ctrl-C stops everything this script started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

@@ -12,7 +12,7 @@ mod service;
 mod spin;
 
 pub use service::Service;
-pub use spin::{build_component, spin_bin, Spin};
+pub use spin::{build_component, runtime_config, spin_bin, Spin};
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

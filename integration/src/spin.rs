@@ -88,27 +88,73 @@ impl Spin {
         Spin::serve(PROBE, &[])
     }
 
-    /// Builds `app` if this process has not yet, starts `spin up` and waits
-    /// until it answers.
     /// Like [`Spin::start_with`], with a `.env` file holding `dotenv` in
     /// the working directory Spin starts in, as `scripts/run.sh` runs it
     /// from the project root.
     pub fn start_with_dotenv(env: &[(&str, &str)], dotenv: &str) -> Spin {
-        Spin::serve_with(BOOKING, env, Some(dotenv))
+        Spin::serve_with(BOOKING, env, Some(dotenv), &runtime_config())
+    }
+
+    /// Like [`Spin::start_with`], with the runtime configuration file
+    /// `runtime_config` instead of the project's `runtime-config.toml`.
+    pub fn start_with_runtime_config(env: &[(&str, &str)], runtime_config: &Path) -> Spin {
+        Spin::serve_with(BOOKING, env, None, runtime_config)
+    }
+
+    /// Runs `spin up` of `spin.toml` with the runtime configuration file
+    /// `runtime_config` and the environment `env`, expecting it to refuse to
+    /// start: returns its exit status and everything it printed. Panics if
+    /// it serves instead, or still runs after [`START_LIMIT`].
+    pub fn refused_start(
+        env: &[(&str, &str)],
+        runtime_config: &Path,
+    ) -> (std::process::ExitStatus, String) {
+        build_component();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let dir = instance_dir();
+        let child = spawn_spin(BOOKING, addr, &dir, env, runtime_config);
+        let mut spin = Spin { addr, child, dir };
+        let deadline = Instant::now() + START_LIMIT;
+        loop {
+            if let Ok(Some(status)) = spin.child.try_wait() {
+                return (status, spin.log());
+            }
+            let answer = get(&spin.url(BOOKING.ready_path));
+            assert_ne!(
+                answer.status,
+                200,
+                "spin up served with {}:\n{}",
+                runtime_config.display(),
+                spin.log()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "spin up neither served nor exited within {START_LIMIT:?}:\n{}",
+                spin.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn serve(app: App, env: &[(&str, &str)]) -> Spin {
-        Spin::serve_with(app, env, None)
+        Spin::serve_with(app, env, None, &runtime_config())
     }
 
-    fn serve_with(app: App, env: &[(&str, &str)], dotenv: Option<&str>) -> Spin {
+    /// Builds `app` if this process has not yet, starts `spin up` and waits
+    /// until it answers.
+    fn serve_with(
+        app: App,
+        env: &[(&str, &str)],
+        dotenv: Option<&str>,
+        runtime_config: &Path,
+    ) -> Spin {
         (app.build)();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let dir = instance_dir();
         if let Some(text) = dotenv {
             std::fs::write(dir.join(".env"), text).expect("write the instance's .env");
         }
-        let child = spawn_spin(app, addr, &dir, env);
+        let child = spawn_spin(app, addr, &dir, env, runtime_config);
         // From here on a panic drops `spin`, which stops the process group.
         let mut spin = Spin { addr, child, dir };
         spin.wait_until_served(app.ready_path);
@@ -223,9 +269,22 @@ impl Drop for Spin {
     }
 }
 
-/// Starts `spin up` for `app` in a new process group, with `dir` as HOME
-/// and state directory and the terminal output captured in `dir/spin.log`.
-fn spawn_spin(app: App, addr: SocketAddr, dir: &Path, env: &[(&str, &str)]) -> Child {
+/// The project's runtime configuration, which every `spin up` of the
+/// project passes (`--runtime-config-file runtime-config.toml`).
+pub fn runtime_config() -> PathBuf {
+    root().join("runtime-config.toml")
+}
+
+/// Starts `spin up` for `app` with the runtime configuration file
+/// `runtime_config` in a new process group, with `dir` as HOME and state
+/// directory and the terminal output captured in `dir/spin.log`.
+fn spawn_spin(
+    app: App,
+    addr: SocketAddr,
+    dir: &Path,
+    env: &[(&str, &str)],
+    runtime_config: &Path,
+) -> Child {
     let home = dir.join("home");
     std::fs::create_dir_all(&home)
         .unwrap_or_else(|e| panic!("create Spin's HOME {}: {e}", home.display()));
@@ -235,22 +294,26 @@ fn spawn_spin(app: App, addr: SocketAddr, dir: &Path, env: &[(&str, &str)]) -> C
     let err = out.try_clone().expect("clone the Spin log file handle");
     let bin = spin_bin();
     let mut command = Command::new(bin);
-    // The working directory is the instance's own: Spin's built-in variables
-    // provider reads `.env` from the working directory, so a developer's
-    // `.env` in the project (scripts/run.sh writes one, with an admin token)
-    // never changes what a test sees. No `--runtime-config-file`: users run
-    // `spin up` without one (see README, *Configuration*).
+    // The working directory is the instance's own: the runtime config's env
+    // provider (and Spin's built-in one) reads `.env` from the working
+    // directory, so a developer's `.env` in the project (scripts/run.sh
+    // writes one, with an admin token) never changes what a test sees.
     command
         .current_dir(dir)
         .arg("up")
         .arg("--from")
         .arg(root().join(app.manifest))
+        .arg("--runtime-config-file")
+        .arg(runtime_config)
         .args(["--listen", &addr.to_string()])
         .arg("--state-dir")
         .arg(dir.join("state"));
-    // Only the variables this test sets: none leak in from the developer's shell.
+    // Only the variables this test sets: none leak in from the developer's
+    // shell, nor a SPIN_MAX_INSTANCE_MEMORY, which would override the
+    // runtime config's max_instance_memory.
     for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SPIN_VARIABLE_") {
+        let name_text = name.to_string_lossy();
+        if name_text.starts_with("SPIN_VARIABLE_") || name_text == "SPIN_MAX_INSTANCE_MEMORY" {
             command.env_remove(name);
         }
     }
@@ -319,8 +382,10 @@ fn rss_of(pid: u32) -> u64 {
 }
 
 /// The Spin CLI the tests run, resolved once: `SPIN_BIN`; else `spin` on
-/// PATH if it is Spin 3.x or 4.x (the versions spin-sdk 5 components run
-/// on); else the copy in `shared/tools/spin/` beside the project.
+/// PATH if it is Spin 3.3 or newer 3.x, or 4.x (spin-sdk 5 components run
+/// on 3.x and 4.x; Spin before 3.3 refuses runtime-config.toml's
+/// `max_instance_memory`); else the copy in `shared/tools/spin/` beside the
+/// project.
 pub fn spin_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(find_spin)
@@ -335,7 +400,7 @@ fn find_spin() -> PathBuf {
         return bin;
     }
     let on_path = PathBuf::from("spin");
-    if spin_version(&on_path).is_some_and(|v| v.starts_with("3.") || v.starts_with("4.")) {
+    if spin_version(&on_path).is_some_and(|v| runs_the_runtime_config(&v)) {
         return on_path;
     }
     let shared = root()
@@ -344,12 +409,22 @@ fn find_spin() -> PathBuf {
         .filter(|p| p.is_file());
     shared.unwrap_or_else(|| {
         panic!(
-            "no Spin 3.x or 4.x found: install Spin with its official installer \
+            "no Spin 3.3+ or 4.x found: install Spin with its official installer \
              (see https://spinframework.dev: `curl -fsSL \
              https://spinframework.dev/downloads/install.sh | bash`, then move `spin` \
              onto PATH), or set SPIN_BIN to a Spin binary"
         )
     })
+}
+
+/// Whether Spin `version` (e.g. `4.0.2`) is 3.3 or newer 3.x, or 4.x.
+fn runs_the_runtime_config(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(3), Some(minor)) => minor >= 3,
+        (Some(major), _) => major == 4,
+        _ => false,
+    }
 }
 
 /// The version `bin --version` reports (`spin 4.0.2 (...)` -> `4.0.2`).

@@ -25,8 +25,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use integration::{
-    get, post, raw_request, send_with, wait_until, Answer, RedisCounters, RedisMonitor,
-    RedisServer, Spin,
+    get, post, raw_request, wait_until, Answer, RedisCounters, RedisMonitor, RedisServer, Spin,
 };
 use redis::Commands;
 
@@ -243,46 +242,6 @@ fn a_panicking_component_gets_a_500_and_the_next_request_is_served() {
             .contains("spin-probe: panicking on purpose for /panic"),
         "the panic message reaches the component's stderr log:\n{log}"
     );
-}
-
-/// Spin's built-in variables provider, as `scripts/run.sh` relies on it
-/// with no runtime configuration file: Spin reads `.env` from the working
-/// directory (where run.sh keeps the admin token it makes), and a
-/// `SPIN_VARIABLE_*` in the environment wins over the file. (A runtime
-/// configuration declaring the same `env` provider again would add a
-/// second provider, not replace the built-in one, and double the work of
-/// every variable lookup; see README, *Configuration*.) (The harness starts every other instance in a directory
-/// of its own, so a developer's `.env` never reaches a test.)
-#[test]
-fn dotenv_in_the_working_directory_configures_spin_and_the_environment_wins() {
-    let redis = RedisServer::start();
-    let address = redis.url();
-    let host = format!("127.0.0.1:{}", redis.port);
-    let base = [
-        ("SPIN_VARIABLE_REDIS_ADDRESS", address.as_str()),
-        ("SPIN_VARIABLE_REDIS_HOST", host.as_str()),
-    ];
-    let create = |spin: &Spin, token: &str, id: &str| {
-        let body = format!(r#"{{"id":"{id}","name":"n","rows":[{{"label":"A","seats":2}}]}}"#);
-        let auth = format!("Bearer {token}");
-        send_with(
-            &integration::client(),
-            "POST",
-            &spin.url("/api/events"),
-            &[("authorization", &auth)],
-            Some(body.as_bytes()),
-        )
-    };
-    let dotenv = "SPIN_VARIABLE_ADMIN_TOKEN=token-from-dotenv\n";
-    let from_file = Spin::start_with_dotenv(&base, dotenv);
-    assert_eq!(create(&from_file, "token-from-dotenv", "e1").status, 201);
-    drop(from_file);
-
-    let mut env = base.to_vec();
-    env.push(("SPIN_VARIABLE_ADMIN_TOKEN", "token-from-env"));
-    let both = Spin::start_with_dotenv(&env, dotenv);
-    create(&both, "token-from-dotenv", "e2").assert_problem(403, "forbidden");
-    assert_eq!(create(&both, "token-from-env", "e3").status, 201);
 }
 
 /// What `src/send_response.rs` relies on: Spin (hyper) writes a response
