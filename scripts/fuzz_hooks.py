@@ -3,7 +3,7 @@
 The coverage phase sends header values outside the document's patterns,
 some of them not ASCII. The HTTP client writes a header value as latin-1,
 so such a value reaches Spin as bytes that are not UTF-8, and Spin answers
-500 itself before any component runs (DESIGN.md; pinned by
+500 itself before any component runs (docs/design.md; pinned by
 integration/tests/spin_behaviour.rs). Those answers say nothing about the
 component and would hide its own 5xx answers (schemathesis reports one
 server error per operation and status code). So a non-ASCII header value is

@@ -2,7 +2,7 @@
 # Load test, end to end: installs Artillery (npm, from package.json), builds
 # the component and the verifier, starts a fresh redis-server and the
 # component under real `spin up` on free loopback ports, seeds the run's
-# events, runs load-test.yml, then checks DESIGN.md's invariants against
+# events, runs load-test.yml, then checks docs/design.md's invariants against
 # Redis with the verifier and draws the run as an HTML chart.
 #
 #   scripts/load-test.sh                 # full profile, 160 s of load
@@ -157,7 +157,7 @@ run_failover() {
     say "no new primary to verify against"
     verifier_status=2
   else
-    say "verifying against the new primary (port $new_port): DESIGN.md's invariants and, by id, every acknowledged booking"
+    say "verifying against the new primary (port $new_port): docs/design.md's invariants and, by id, every acknowledged booking"
     "$VERIFIER" --report "$OUT/report.json" --redis "redis://127.0.0.1:$new_port" \
       --event default --event "$HALL" --event "$ARENA" \
       --acknowledged "$acknowledged" --writes "$writes" \
@@ -254,7 +254,7 @@ set -e
 say "Artillery summary"
 awk -f loadtest/summary.awk "$OUT/artillery.log"
 
-say "verifying DESIGN.md's invariants against Redis"
+say "verifying docs/design.md's invariants against Redis"
 set +e
 "$VERIFIER" --report "$OUT/report.json" --redis "redis://127.0.0.1:$REDIS_PORT" \
   --event default --event "$HALL" --event "$ARENA" --event "$QUEUE" --chart "$OUT/chart.html" | tee "$OUT/summary.txt"

@@ -1,6 +1,6 @@
 //! Real `spin up` serving a built component: the only way the tests run
 //! the component, because nothing in the project may imitate Spin (see
-//! DESIGN.md, "The runtime: real Spin, in tests too").
+//! docs/design.md, "The runtime: real Spin, in tests too").
 
 use std::fs::File;
 use std::net::SocketAddr;

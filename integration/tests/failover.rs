@@ -3,7 +3,7 @@
 //! instances given only HAProxy's address, and 32 clients mixing every
 //! kind of purchase while the primary is killed or frozen.
 //!
-//! The promises (DESIGN.md, invariant 6): with `redis_replica_acks=1` no
+//! The promises (docs/design.md, invariant 6): with `redis_replica_acks=1` no
 //! seat is sold twice, every booking answered 201 is on the new primary,
 //! and every request is answered (201, 204, 409 or 503) within 2 seconds.
 //! A deterministic pair shows why the setting exists: with replication
@@ -307,7 +307,7 @@ fn create_event(spin: &Spin) {
     assert_eq!(a.status, 201, "{a:?}");
 }
 
-/// Checks DESIGN.md's invariants 1, 2 and 6 against the current primary,
+/// Checks docs/design.md's invariants 1, 2 and 6 against the current primary,
 /// and returns the unavailability window: from the last 201 before the
 /// first 503 to the first 201 after the last 503.
 fn check(ha: &HaTopology, ledger: &Ledger) -> Duration {

@@ -1,5 +1,5 @@
 //! The Spin behaviours the component relies on, pinned against real Spin
-//! (DESIGN.md, "Spin facts that shape the design"), so that a Spin upgrade
+//! (docs/design.md, "Spin facts that shape the design"), so that a Spin upgrade
 //! that changes one fails here, loudly, rather than in production:
 //!
 //! - an address outside `allowed_outbound_hosts` is refused

@@ -18,7 +18,7 @@ pub const REPLICA_ACKS_VARIABLE: &str = "redis_replica_acks";
 /// Application variable: how long to wait for them, in milliseconds.
 pub const ACK_TIMEOUT_VARIABLE: &str = "redis_replica_ack_timeout_ms";
 /// The longest wait accepted: every answer must come within 2 s, even
-/// during a failover (DESIGN.md, invariant 6).
+/// during a failover (docs/design.md, invariant 6).
 pub const MAX_ACK_TIMEOUT_MS: u32 = 1500;
 
 /// How many replica acknowledgements a state change needs, and for how long to wait.

@@ -1,5 +1,5 @@
 //! The failover run's checks (`scripts/load-test.sh --failover`,
-//! DESIGN.md invariant 6): what the clients were told, recorded by
+//! docs/design.md invariant 6): what the clients were told, recorded by
 //! `loadtest/failover.js`, held by id against the new primary.
 //!
 //! - every booking answered 201 and not cancelled is stored with status
@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::state::EventState;
 
-/// The longest an answer may take (DESIGN.md invariant 6).
+/// The longest an answer may take (docs/design.md invariant 6).
 pub const ANSWER_LIMIT_MS: i64 = 2_000;
 /// Problems listed per kind before "… and N more".
 const SHOWN: usize = 8;

@@ -1,4 +1,4 @@
-//! DESIGN.md's invariants, checked on one event's state in Redis against
+//! docs/design.md's invariants, checked on one event's state in Redis against
 //! what the run's 201 answers told the clients. Pure: no I/O, so every rule
 //! is unit-tested on hand-made states.
 
@@ -11,7 +11,7 @@ use crate::state::{Booking, EventState, Hold, SeatLock};
 /// The TTL of a request's seat lock (`SET ... NX EX 5` in the component).
 pub const REQUEST_LOCK_TTL_MS: i64 = 5_000;
 
-/// The invariants a load run must keep (DESIGN.md, "Invariants").
+/// The invariants a load run must keep (docs/design.md, "Invariants").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Invariant {
     /// 1: no seat is sold twice, and seat markers agree with the bookings.
@@ -29,7 +29,7 @@ pub enum Invariant {
 }
 
 impl Invariant {
-    /// Every invariant, in DESIGN.md's order.
+    /// Every invariant, in docs/design.md's order.
     pub const ALL: [Invariant; 5] = [
         Invariant::NoDoubleBooking,
         Invariant::AnswersMatchStore,
@@ -38,7 +38,7 @@ impl Invariant {
         Invariant::WaitingRoom,
     ];
 
-    /// The numbers DESIGN.md gives the invariant.
+    /// The numbers docs/design.md gives the invariant.
     pub fn design_numbers(self) -> &'static str {
         match self {
             Invariant::NoDoubleBooking => "1",

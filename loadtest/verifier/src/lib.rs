@@ -1,6 +1,6 @@
 //! The load test's verifier: after an Artillery run (`load-test.yml`), it
 //! holds what the 201 answers told the clients (Artillery's JSON report)
-//! against what Redis stores, checks DESIGN.md's invariants on every event
+//! against what Redis stores, checks docs/design.md's invariants on every event
 //! the run used, prints a one-screen summary, and draws the run as an HTML
 //! chart. `scripts/load-test.sh` runs it; `docs/load-test.md` explains it.
 

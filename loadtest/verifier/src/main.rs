@@ -1,4 +1,4 @@
-//! `load-verifier`: checks a finished load run against DESIGN.md's
+//! `load-verifier`: checks a finished load run against docs/design.md's
 //! invariants and charts it. Exit status 0 when every invariant holds, 1 on
 //! a violation, 2 when it could not check (unreadable report, no Redis).
 //!

@@ -117,7 +117,7 @@ fn events(out: &mut String, checks: &[EventCheck]) {
 }
 
 fn verdicts(out: &mut String, report: &Report, checks: &[EventCheck]) {
-    let _ = writeln!(out, "\ninvariants (DESIGN.md):");
+    let _ = writeln!(out, "\ninvariants (docs/design.md):");
     let from_report = report_violations(report);
     let all: Vec<(&str, &crate::invariants::Violation)> = from_report
         .iter()
