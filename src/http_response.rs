@@ -68,6 +68,12 @@ impl Response {
         &self.body
     }
 
+    /// The answer to a `HEAD`: this one's status and headers, no body.
+    pub fn without_body(mut self) -> Response {
+        self.body.clear();
+        self
+    }
+
     /// Status, headers and body, for sending.
     pub fn into_parts(self) -> (u16, Vec<(&'static str, HeaderValue)>, Vec<u8>) {
         (self.status, self.headers, self.body)

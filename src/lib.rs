@@ -32,7 +32,7 @@ use spin_sdk::http_component;
 #[http_component]
 fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let req = request::Request::from_incoming(req);
-    let response = router::route(&req);
+    let response = router::route_request(&req);
     req.discard_unread_body();
     send_response::send(response, out);
 }

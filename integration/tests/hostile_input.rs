@@ -461,3 +461,24 @@ fn wrong_tokens_are_refused_alike() {
             .assert_problem(403, "forbidden");
     }
 }
+
+/// RFC 9110: `HEAD` is served wherever `GET` is, as the `GET`'s status and
+/// headers without a body, through real Spin; a path that takes no `GET`
+/// still answers 405 with its `Allow`.
+#[test]
+fn head_is_answered_as_get_without_a_body() {
+    let (_redis, spin) = start_with_event();
+    for path in ["/api/version", "/health", "/api/events/gala/seats", "/"] {
+        let get = call(&spin, "GET", path, &[], b"");
+        let head = call(&spin, "HEAD", path, &[], b"");
+        assert_eq!(head.status, get.status, "HEAD {path}");
+        assert!(head.body.is_empty(), "HEAD {path} carried a body");
+        assert_eq!(head.header("content-type"), get.header("content-type"), "{path}");
+        assert_eq!(head.header("etag"), get.header("etag"), "{path}");
+    }
+    let refused = call(&spin, "HEAD", "/api/book/A-1", &[], b"");
+    assert_eq!(refused.status, 405);
+    assert_eq!(refused.header("allow"), Some("POST"));
+    let listed = call(&spin, "PUT", "/api/events", &[], b"");
+    assert_eq!(listed.header("allow"), Some("GET, HEAD, POST"));
+}
