@@ -473,7 +473,11 @@ fn head_is_answered_as_get_without_a_body() {
         let head = call(&spin, "HEAD", path, &[], b"");
         assert_eq!(head.status, get.status, "HEAD {path}");
         assert!(head.body.is_empty(), "HEAD {path} carried a body");
-        assert_eq!(head.header("content-type"), get.header("content-type"), "{path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
         assert_eq!(head.header("etag"), get.header("etag"), "{path}");
     }
     let refused = call(&spin, "HEAD", "/api/book/A-1", &[], b"");
