@@ -387,9 +387,10 @@ pub fn rust_constants(scripts: &[Assembled]) -> String {
     for s in scripts {
         let name = s.file.trim_end_matches(".lua").to_uppercase();
         out.push_str(&format!(
-            "/// `{}`: {}\npub(crate) const {name}: Script = Script {{ text: {:?}, sha1: {:?} }};\n",
+            "/// `{}`: {}\npub(crate) const {name}: Script = Script {{ file: {:?}, text: {:?}, sha1: {:?} }};\n",
             s.file,
             s.summary.replace('`', "'"),
+            s.file,
             s.text,
             s.sha1
         ));

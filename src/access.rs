@@ -15,9 +15,7 @@ use sha2::Sha256;
 use spin_sdk::variables;
 use subtle::ConstantTimeEq;
 
-use crate::auth::bearer;
 use crate::ids::EventId;
-use crate::request::Request;
 use crate::time::now_millis;
 
 /// The Spin variable holding the signing secret. Empty, unset or shorter
@@ -96,16 +94,16 @@ impl QueueSecret {
 }
 
 /// The waiting-room ticket a request's `Authorization: Bearer` access token
-/// admits to `event` right now, or an empty string when it sent none or
+/// (`bearer`) admits to `event` right now, or an empty string when it sent none or
 /// one that does not verify (the hold and booking scripts then refuse it on
 /// an event with a waiting room, and ignore it on any other). The secret
 /// is read only when a token came, so requests without one pay nothing.
-pub fn admitted_ticket(req: &Request, event: &EventId) -> String {
-    let Some(token) = bearer(req) else {
+pub(crate) fn admitted_ticket(bearer: Option<&str>, event: &EventId) -> String {
+    let Some(token) = bearer else {
         return String::new();
     };
     QueueSecret::from_variables()
-        .and_then(|secret| secret.verify(&token, event, now_millis()))
+        .and_then(|secret| secret.verify(token, event, now_millis()))
         .unwrap_or_default()
 }
 

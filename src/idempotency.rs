@@ -26,7 +26,7 @@ pub struct Idempotency {
 impl Idempotency {
     /// Reads the header's value: `Err` for a malformed one (empty, over 255
     /// characters, or not visible ASCII). A request without the header has
-    /// no `Idempotency` (`handlers::idempotency`).
+    /// no `Idempotency` (`http::submission`).
     pub fn from_header(
         value: &[u8],
         method: &str,

@@ -17,16 +17,16 @@
 //! about 60 µs of Spin's CPU (measured: the yardstick with `std::fs` linked
 //! but never called ran 995 → 1,056 µs a booking).
 
-use crate::response::Problem;
+use crate::http::Problem;
 
 /// The OpenAPI document.
 pub const OPENAPI: &str = "api/openapi.json";
 /// The seat map page's HTML document.
-pub const PAGE_HTML: &str = "src/page/index.html";
+pub const PAGE_HTML: &str = "web/index.html";
 /// The page's style sheet.
-pub const PAGE_CSS: &str = "src/page/page.css";
+pub const PAGE_CSS: &str = "web/page.css";
 /// The page's script.
-pub const PAGE_JS: &str = "src/page/page.js";
+pub const PAGE_JS: &str = "web/page.js";
 
 /// Reads a mounted file. A missing file is a deployment without the
 /// manifest's `files`: 500 `misconfigured`, naming the file.
@@ -89,10 +89,10 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_a_misconfiguration() {
-        let problem = read("src/page/missing.js").unwrap_err();
-        assert_eq!(problem.status, 500);
-        assert_eq!(problem.code, "misconfigured");
-        assert!(problem.detail.contains("src/page/missing.js"));
+        let problem = read("web/missing.js").unwrap_err();
+        assert_eq!(problem.kind.status(), 500);
+        assert_eq!(problem.kind.code(), "misconfigured");
+        assert!(problem.detail.contains("web/missing.js"));
     }
 
     #[test]
@@ -102,7 +102,7 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("files = "))
             .expect("spin.toml mounts files");
-        for path in [OPENAPI, "src/page/*"] {
+        for path in [OPENAPI, "web/*"] {
             assert!(files.contains(&format!("\"{path}\"")), "{path}: {files}");
         }
     }

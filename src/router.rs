@@ -9,11 +9,10 @@
 //! Not spin-sdk's `Router`: it trims `/` at both ends and answers 404/405 in plain text, no `Allow`.
 
 use crate::handlers::{
-    book, bookings, event_list, events, health, holds, method_name, openapi, page, queue, version,
+    book, bookings, event_list, events, health, holds, openapi, page, queue, version,
 };
-use crate::http_response::Response;
-use crate::request::Request;
-use crate::response::Problem;
+use crate::http::request::method_name;
+use crate::http::{Kind, Problem, Request, Response};
 
 /// A handler as the route table calls it: the request, the route's
 /// parameters in the order its pattern names them, and the raw path.
@@ -106,10 +105,8 @@ pub(crate) fn route_request(req: &Request) -> Response {
     let path = req.path();
     if Segments(Some(path)).any(|s| s == "." || s == "..") {
         return Problem::new(
-            400,
-            "invalid_path",
-            "Invalid path",
-            "paths may not contain '.' or '..' segments".to_owned(),
+            Kind::InvalidPath,
+            "paths may not contain '.' or '..' segments",
         )
         .into_response();
     }

@@ -19,7 +19,7 @@ pub struct Row {
     /// The row's label, e.g. `A`.
     pub label: String,
     /// How many seats it has, numbered from 1.
-    #[serde(deserialize_with = "crate::body::whole_number")]
+    #[serde(deserialize_with = "crate::http::body::whole_number")]
     pub seats: u32,
 }
 

@@ -319,10 +319,7 @@ fn mounted_files_are_served_byte_for_byte() {
     let page = get(&spin.url("/"));
     assert_eq!(page.status, 200);
     let html = String::from_utf8(page.body).unwrap();
-    for (name, file) in [
-        ("page.js", "src/page/page.js"),
-        ("page.css", "src/page/page.css"),
-    ] {
+    for (name, file) in [("page.js", "web/page.js"), ("page.css", "web/page.css")] {
         let start = html
             .find(&format!("/assets/{name}?v="))
             .unwrap_or_else(|| panic!("the page links {name}: {html}"));

@@ -3,13 +3,11 @@
 //! a wait. The 201 now also carries a booking token, to read or cancel it.
 
 use super::new_booking::NewBooking;
-use super::{answer_response, idempotency, respond, unknown_seats, with_store};
-use crate::body;
-use crate::http_response::Response;
+use super::{answer_response, respond, unknown_seats, with_store};
+use crate::http::submission::Submission;
+use crate::http::{Kind, Problem, Request, Response};
 use crate::idempotency::seal;
 use crate::ids::{EventId, SeatId};
-use crate::request::Request;
-use crate::response::Problem;
 use crate::store::keys::DEFAULT_EVENT;
 use crate::store::outcomes::SeatCommitRefusal;
 use crate::store::seat_lock::SeatBooking;
@@ -61,8 +59,7 @@ pub fn post(req: &Request, raw_seat_id: &str, path: &str) -> Response {
 
 fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Problem> {
     let seat = SeatId::from_path(raw_seat_id).map_err(|why| invalid_seat_id(&why.to_string()))?;
-    body::check_size(req)?;
-    let idem = idempotency(req, path)?;
+    let idem = Submission::without_body(req, path)?.idempotency;
     let event = EventId::new(DEFAULT_EVENT).expect("the default event id is valid");
     let booking = NewBooking::generate();
     // The answer is made only once the seat's lock is ours (see book_seat).
@@ -92,14 +89,11 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
                 SeatCommitRefusal::LostLock => seat_locked(&seat),
             })
         }
-        SeatBooking::AlreadyBooked => Problem::new(
-            409,
-            "seat_booked",
-            "Seat already booked",
-            format!("seat {seat} is already booked"),
-        )
-        .with("seatId", seat.as_str())
-        .into_response(),
+        SeatBooking::AlreadyBooked => {
+            Problem::new(Kind::SeatBooked, format!("seat {seat} is already booked"))
+                .with("seatId", seat.as_str())
+                .into_response()
+        }
         SeatBooking::Locked => seat_locked(&seat).into_response(),
     })
 }
@@ -107,9 +101,7 @@ fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Proble
 /// 409 for a seat another request holds or is booking right now.
 fn seat_locked(seat: &SeatId) -> Problem {
     Problem::new(
-        409,
-        "seat_locked",
-        "Seat is being booked",
+        Kind::SeatLocked,
         format!("seat {seat} is being booked or held by another buyer"),
     )
     .with("seatId", seat.as_str())
@@ -118,9 +110,7 @@ fn seat_locked(seat: &SeatId) -> Problem {
 /// 400 for a seat id that may not reach Redis.
 pub fn invalid_seat_id(why: &str) -> Problem {
     Problem::new(
-        400,
-        "invalid_seat_id",
-        "Invalid seat id",
+        Kind::InvalidSeatId,
         format!("the seat id is not valid: {why}"),
     )
 }

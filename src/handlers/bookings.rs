@@ -6,15 +6,12 @@ use serde_json::json;
 
 use super::new_booking::NewBooking;
 use super::seat_list::seat_list;
-use super::{
-    answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
-};
+use super::{answer_response, event_id, resource_id, respond, seat_refusal, with_store};
 use crate::access::admitted_ticket;
-use crate::auth::{bearer, forbidden, unauthorized};
-use crate::body;
-use crate::http_response::Response;
-use crate::request::Request;
-use crate::response::{self, Problem};
+use crate::auth::{forbidden, unauthorized};
+use crate::http::response::json;
+use crate::http::submission::Submission;
+use crate::http::{Kind, Problem, Request, Response};
 use crate::store::outcomes::{CancelRefusal, Change};
 use crate::time::rfc3339;
 use crate::token::{self, same_secret};
@@ -29,12 +26,7 @@ pub struct CreateBooking {
 
 /// 404 for a booking that does not exist.
 pub fn booking_not_found() -> Problem {
-    Problem::new(
-        404,
-        "booking_not_found",
-        "Booking not found",
-        "there is no such booking".to_owned(),
-    )
+    Problem::new(Kind::BookingNotFound, "there is no such booking")
 }
 
 /// Books seats directly.
@@ -44,10 +36,10 @@ pub fn create(req: &Request, raw_event: &str, path: &str) -> Response {
 
 fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    let input: CreateBooking = body::json(req)?;
+    let (submission, input) = Submission::with_json::<CreateBooking>(req, path)?;
     let seats = seat_list(&input.seats)?;
-    let idem = idempotency(req, path)?;
-    let access_ticket = admitted_ticket(req, &event);
+    let idem = submission.idempotency;
+    let access_ticket = admitted_ticket(submission.bearer, &event);
     let booking = NewBooking::generate();
     let args = booking.answer(idem.as_ref(), &event, None);
     let reply = with_store(|store| {
@@ -72,16 +64,16 @@ pub fn get(req: &Request, raw_event: &str, raw_booking: &str) -> Response {
 
 fn try_get(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    let given = bearer(req).ok_or_else(|| unauthorized("booking token"))?;
+    let given = req.bearer().ok_or_else(|| unauthorized("booking token"))?;
     let booking_id = resource_id(raw_booking, booking_not_found)?;
     let record =
         with_store(|store| store.booking(&event, &booking_id))?.ok_or_else(booking_not_found)?;
-    if !same_secret(&token::hash(&given), &record.token_hash) {
+    if !same_secret(&token::hash(given), &record.token_hash) {
         return Err(forbidden());
     }
     let seats: Vec<&str> = record.seats.split(',').collect();
     let hold_id = (!record.hold_id.is_empty()).then_some(record.hold_id.as_str());
-    Ok(response::json(
+    Ok(json(
         200,
         &json!({
             "bookingId": booking_id,
@@ -101,10 +93,10 @@ pub fn cancel(req: &Request, raw_event: &str, raw_booking: &str) -> Response {
 
 fn try_cancel(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    let given = bearer(req).ok_or_else(|| unauthorized("booking token"))?;
+    let given = req.bearer().ok_or_else(|| unauthorized("booking token"))?;
     let booking_id = resource_id(raw_booking, booking_not_found)?;
     let change =
-        with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(&given)))?;
+        with_store(|store| store.cancel_booking(&event, &booking_id, &token::hash(given)))?;
     match change {
         Change::Done => Ok(Response::new(204, Vec::new())),
         Change::Refused(CancelRefusal::NotFound) => Err(booking_not_found()),

@@ -10,9 +10,7 @@
 //! Only tags of that shape can match, so only they (checked digit by digit)
 //! reach Redis as script arguments.
 
-use crate::http_response::Response;
-use crate::request::Request;
-use crate::response::Problem;
+use crate::http::{Problem, Request, Response};
 
 /// How long a cache may serve a read without asking again, and how long
 /// after that it may still serve it while it asks in the background: a

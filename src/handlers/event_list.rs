@@ -10,9 +10,8 @@ use serde::Serialize;
 
 use super::conditional::{uncacheable, CACHE_CONTROL};
 use super::with_store;
-use crate::http_response::Response;
-use crate::request::Request;
-use crate::response::{self, Problem};
+use crate::http::response::json;
+use crate::http::{Kind, Problem, Request, Response};
 use crate::store::event_list::{Cursor, EventPage};
 use crate::time::rfc3339;
 
@@ -68,7 +67,7 @@ pub fn list(req: &Request) -> Response {
         .and_then(|q| with_store(|store| store.list_events(q.limit, q.cursor.as_ref())))
     {
         Ok(page) => {
-            let mut res = response::json(200, &view(page));
+            let mut res = json(200, &view(page));
             res.set_header("cache-control", CACHE_CONTROL);
             res
         }
@@ -91,7 +90,7 @@ pub fn parse_query(query: &str) -> Result<ListQuery, Problem> {
         };
         if slot.is_some() {
             return Err(bad_query(
-                "invalid_query",
+                Kind::InvalidQuery,
                 &format!("{name} is given more than once"),
             ));
         }
@@ -105,7 +104,7 @@ pub fn parse_query(query: &str) -> Result<ListQuery, Problem> {
             .filter(|n| (1..=MAX_LIMIT).contains(n) && !text.starts_with('+'))
             .ok_or_else(|| {
                 bad_query(
-                    "invalid_limit",
+                    Kind::InvalidLimit,
                     &format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
                 )
             })?,
@@ -114,7 +113,7 @@ pub fn parse_query(query: &str) -> Result<ListQuery, Problem> {
         None => None,
         Some(text) => Some(Cursor::parse(&text).ok_or_else(|| {
             bad_query(
-                "invalid_cursor",
+                Kind::InvalidCursor,
                 "cursor must be the `next` value of a previous page, unchanged",
             )
         })?),
@@ -122,8 +121,8 @@ pub fn parse_query(query: &str) -> Result<ListQuery, Problem> {
     Ok(ListQuery { limit, cursor })
 }
 
-fn bad_query(code: &'static str, detail: &str) -> Problem {
-    Problem::new(400, code, "Invalid query", detail.to_owned())
+fn bad_query(kind: Kind, detail: &str) -> Problem {
+    Problem::new(kind, detail)
 }
 
 fn view(page: EventPage) -> ListView {
@@ -173,7 +172,10 @@ mod tests {
         ] {
             assert!(parse_query(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_query("limit=0").unwrap_err().code, "invalid_limit");
+        assert_eq!(
+            parse_query("limit=0").unwrap_err().kind.code(),
+            "invalid_limit"
+        );
     }
 
     #[test]
@@ -183,7 +185,7 @@ mod tests {
         assert_eq!(parse_query("cursor=1700%2Egala").unwrap().limit, 20);
         for bad in ["cursor=", "cursor=gala", "cursor=1.%7Bx%7D", "cursor=%FF"] {
             assert_eq!(
-                parse_query(bad).unwrap_err().code,
+                parse_query(bad).unwrap_err().kind.code(),
                 "invalid_cursor",
                 "{bad}"
             );

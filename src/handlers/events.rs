@@ -8,16 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::conditional::{uncacheable, Representation};
-use super::{
-    answer_response, event_id, event_not_found, idempotency, invalid_event_id, respond, with_store,
-};
+use super::{answer_response, event_id, event_not_found, invalid_event_id, respond, with_store};
 use crate::access::QueueSecret;
 use crate::auth::require_admin;
-use crate::body::{self, invalid_body};
-use crate::http_response::Response;
+use crate::http::body::invalid_body;
+use crate::http::response::json;
+use crate::http::submission::Submission;
+use crate::http::{Kind, Problem, Request, Response};
 use crate::ids::EventId;
-use crate::request::Request;
-use crate::response::{self, Problem};
 use crate::seat_map::{self, Row, LEGEND};
 use crate::store::keys::DEFAULT_EVENT;
 use crate::store::outcomes::CreateEventRefusal;
@@ -49,10 +47,10 @@ pub struct CreateEvent {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WaitingRoomInput {
     /// Buyers let in per minute, 1 to 100000.
-    #[serde(deserialize_with = "crate::body::whole_number")]
+    #[serde(deserialize_with = "crate::http::body::whole_number")]
     pub admit_per_minute: u32,
     /// How long an admission lasts, 1 to 120 minutes.
-    #[serde(deserialize_with = "crate::body::whole_number")]
+    #[serde(deserialize_with = "crate::http::body::whole_number")]
     pub access_minutes: u32,
 }
 
@@ -71,14 +69,7 @@ fn waiting_room(event: &EventId, input: &CreateEvent) -> Result<Option<WaitingRo
     let Some(asked) = &input.waiting_room else {
         return Ok(None);
     };
-    let invalid = |why: &str| {
-        Problem::new(
-            400,
-            "invalid_waiting_room",
-            "Invalid waiting room",
-            why.to_owned(),
-        )
-    };
+    let invalid = |why: &str| Problem::new(Kind::InvalidWaitingRoom, why);
     let room = WaitingRoom::new(asked.admit_per_minute, asked.access_minutes).map_err(invalid)?;
     if event.as_str() == DEFAULT_EVENT {
         return Err(invalid(
@@ -87,12 +78,9 @@ fn waiting_room(event: &EventId, input: &CreateEvent) -> Result<Option<WaitingRo
     }
     if QueueSecret::from_variables().is_none() {
         return Err(Problem::new(
-            403,
-            "waiting_room_disabled",
-            "Waiting rooms disabled",
+            Kind::WaitingRoomDisabled,
             "waiting rooms need a signing secret: set the queue_secret variable to at least 32 \
-             random bytes"
-                .to_owned(),
+             random bytes",
         ));
     }
     Ok(Some(room))
@@ -116,16 +104,17 @@ pub fn create(req: &Request, path: &str) -> Response {
 }
 
 fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
-    require_admin(req)?;
-    let input: CreateEvent = body::json(req)?;
+    // The admin token first: without it nothing about the body is told.
+    require_admin(req.bearer())?;
+    let (submission, input) = Submission::with_json::<CreateEvent>(req, path)?;
     let event = EventId::new(&input.id).map_err(invalid_event_id)?;
     if input.name.trim().is_empty() || input.name.chars().count() > MAX_NAME_LEN {
         return Err(invalid_body("name must be 1 to 200 characters"));
     }
-    let seat_count = seat_map::validate(&input.rows)
-        .map_err(|why| Problem::new(400, "invalid_seat_map", "Invalid seat map", why))?;
+    let seat_count =
+        seat_map::validate(&input.rows).map_err(|why| Problem::new(Kind::InvalidSeatMap, why))?;
     let room = waiting_room(&event, &input)?;
-    let idem = idempotency(req, path)?;
+    let idem = submission.idempotency;
     let created_at = now_millis();
     let view = EventView {
         event_id: event.as_str(),
@@ -156,9 +145,7 @@ fn try_create(req: &Request, path: &str) -> Result<Response, Problem> {
         &args,
         |CreateEventRefusal::Exists| {
             Problem::new(
-                409,
-                "event_exists",
-                "Event exists",
+                Kind::EventExists,
                 format!("an event with id {event} already exists"),
             )
         },
@@ -228,7 +215,7 @@ fn cacheable_read(
     match read {
         Ok((_, MapRead::NotModified(validator))) => representation.not_modified(&validator),
         Ok((event, MapRead::Current(map))) => {
-            representation.fresh(response::json(200, &body(&event, &map)), &map.validator)
+            representation.fresh(json(200, &body(&event, &map)), &map.validator)
         }
         Err(problem) => uncacheable(problem),
     }

@@ -8,17 +8,16 @@ use uuid::Uuid;
 use super::new_booking::NewBooking;
 use super::seat_list::seat_list;
 use super::{
-    answer_response, event_id, idempotency, resource_id, respond, seat_refusal, with_store,
+    answer_response, event_id, resource_id, respond, seat_refusal, with_store,
     MAX_SEATS_PER_REQUEST,
 };
 use crate::access::admitted_ticket;
-use crate::auth::{bearer, forbidden, unauthorized};
-use crate::body::{self, invalid_body};
-use crate::http_response::Response;
+use crate::auth::{forbidden, unauthorized};
+use crate::http::body::invalid_body;
+use crate::http::submission::Submission;
+use crate::http::{Kind, Problem, Request, Response};
 use crate::idempotency::seal;
 use crate::ids::EventId;
-use crate::request::Request;
-use crate::response::Problem;
 use crate::store::holds::{HoldRequest, NewHold};
 use crate::store::outcomes::{Change, HoldRefusal, HoldStateRefusal};
 use crate::store::{AnswerArgs, SEATS_PLACEHOLDER};
@@ -40,7 +39,7 @@ pub struct CreateHold {
     /// Or: how many of the best available seats.
     pub best_available: Option<BestAvailable>,
     /// How long to hold, 1 to 3600 seconds (default 600).
-    #[serde(default, deserialize_with = "crate::body::optional_whole_number")]
+    #[serde(default, deserialize_with = "crate::http::body::optional_whole_number")]
     pub ttl_seconds: Option<u32>,
 }
 
@@ -49,7 +48,7 @@ pub struct CreateHold {
 #[serde(deny_unknown_fields)]
 pub struct BestAvailable {
     /// How many seats, 1 to 100.
-    #[serde(deserialize_with = "crate::body::whole_number")]
+    #[serde(deserialize_with = "crate::http::body::whole_number")]
     pub count: u32,
     /// Whether they must sit together in one row (default true).
     pub adjacent: Option<bool>,
@@ -89,14 +88,14 @@ pub fn create(req: &Request, raw_event: &str, path: &str) -> Response {
 
 fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    let input: CreateHold = body::json(req)?;
+    let (submission, input) = Submission::with_json::<CreateHold>(req, path)?;
     let request = hold_request(&input)?;
     let ttl_seconds = input.ttl_seconds.map_or(DEFAULT_TTL_SECONDS, u64::from);
     if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
         return Err(invalid_body("ttlSeconds must be 1 to 3600"));
     }
-    let idem = idempotency(req, path)?;
-    let access_ticket = admitted_ticket(req, &event);
+    let idem = submission.idempotency;
+    let access_ticket = admitted_ticket(submission.bearer, &event);
     let hold_id = Uuid::new_v4().to_string();
     let hold_token = token::generate();
     let expires_at_ms = now_millis() + ttl_seconds * 1000;
@@ -125,10 +124,8 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
     let reply = with_store(|store| store.hold(&event, &args, &hold, &request))?;
     Ok(answer_response(reply, &args, |refusal| match refusal {
         HoldRefusal::SoldOut => Problem::new(
-            409,
-            "seats_unavailable",
-            "Not enough seats available",
-            "no block of seats of that size is free".to_owned(),
+            Kind::SeatsUnavailable,
+            "no block of seats of that size is free",
         ),
         HoldRefusal::Seats(refusal) => seat_refusal(&event, refusal),
     }))
@@ -136,12 +133,7 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
 
 /// 404 for a hold that does not exist (or is over a day past its expiry).
 pub fn hold_not_found() -> Problem {
-    Problem::new(
-        404,
-        "hold_not_found",
-        "Hold not found",
-        "there is no such hold".to_owned(),
-    )
+    Problem::new(Kind::HoldNotFound, "there is no such hold")
 }
 
 /// The refusals confirm and release share.
@@ -151,23 +143,14 @@ fn hold_refusal(event: &EventId, refusal: HoldStateRefusal) -> Problem {
         HoldStateRefusal::NotFound => hold_not_found(),
         HoldStateRefusal::Forbidden => forbidden(),
         HoldStateRefusal::Expired => Problem::new(
-            410,
-            "hold_expired",
-            "Hold expired",
-            "the hold expired and its seats were freed".to_owned(),
+            Kind::HoldExpired,
+            "the hold expired and its seats were freed",
         ),
         HoldStateRefusal::Confirmed => Problem::new(
-            409,
-            "hold_confirmed",
-            "Hold already confirmed",
-            "the hold was already turned into a booking".to_owned(),
+            Kind::HoldConfirmed,
+            "the hold was already turned into a booking",
         ),
-        HoldStateRefusal::Released => Problem::new(
-            409,
-            "hold_released",
-            "Hold released",
-            "the hold was released".to_owned(),
-        ),
+        HoldStateRefusal::Released => Problem::new(Kind::HoldReleased, "the hold was released"),
     }
 }
 
@@ -183,10 +166,12 @@ fn try_confirm(
     path: &str,
 ) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    body::check_size(req)?;
-    let hold_token = bearer(req).ok_or_else(|| unauthorized("hold token"))?;
     let hold_id = resource_id(raw_hold, hold_not_found)?;
-    let idem = idempotency(req, path)?;
+    let submission = Submission::without_body(req, path)?;
+    let hold_token = submission
+        .bearer
+        .ok_or_else(|| unauthorized("hold token"))?;
+    let idem = submission.idempotency;
     let booking = NewBooking::generate();
     let args = booking.answer(idem.as_ref(), &event, Some(&hold_id));
     let reply = with_store(|store| {
@@ -194,7 +179,7 @@ fn try_confirm(
             &event,
             &args,
             &hold_id,
-            &token::hash(&hold_token),
+            &token::hash(hold_token),
             &booking.id,
             &booking.token_hash(),
         )
@@ -211,10 +196,10 @@ pub fn release(req: &Request, raw_event: &str, raw_hold: &str) -> Response {
 
 fn try_release(req: &Request, raw_event: &str, raw_hold: &str) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    let hold_token = bearer(req).ok_or_else(|| unauthorized("hold token"))?;
+    let hold_token = req.bearer().ok_or_else(|| unauthorized("hold token"))?;
     let hold_id = resource_id(raw_hold, hold_not_found)?;
     let change =
-        with_store(|store| store.release_hold(&event, &hold_id, &token::hash(&hold_token)))?;
+        with_store(|store| store.release_hold(&event, &hold_id, &token::hash(hold_token)))?;
     match change {
         Change::Done => Ok(Response::new(204, Vec::new())),
         Change::Refused(refusal) => Err(hold_refusal(&event, refusal)),

@@ -3,7 +3,7 @@
 //! mounted into the component by `spin.toml` (see `mounted_file`).
 
 use super::respond;
-use crate::http_response::Response;
+use crate::http::Response;
 use crate::mounted_file;
 
 /// Serves the document.

@@ -1,7 +1,7 @@
 //! The seat map page: `GET /` (a short landing page that asks for an event
 //! id) and `GET /events/{eventId}` (the live seat map) serve one HTML
 //! document; its script and style sheet come from `GET /assets/page.js` and
-//! `GET /assets/page.css`. All three files live in `src/page/`, which
+//! `GET /assets/page.css`. All three files live in `web/`, which
 //! `spin.toml` mounts into the component (see `mounted_file`), so the page
 //! needs no second component, no build step and no Redis: it talks to the
 //! JSON API like any other client.
@@ -12,9 +12,9 @@
 //! year and still fetch a new version the moment it ships.
 
 use super::{event_id, respond};
-use crate::http_response::Response;
+use crate::http::Problem;
+use crate::http::Response;
 use crate::mounted_file::{self, PAGE_CSS, PAGE_HTML, PAGE_JS};
-use crate::response::Problem;
 
 /// Only same-origin script, style, images and API calls; no inline script,
 /// no plugins, no framing (so no clickjacking of the Confirm button).

@@ -11,17 +11,15 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    answer_response, event_id, event_not_found, idempotency, queue_path, resource_id, respond,
-    with_store,
+    answer_response, event_id, event_not_found, queue_path, resource_id, respond, with_store,
 };
 use crate::access::QueueSecret;
-use crate::auth::{bearer, forbidden, unauthorized};
-use crate::body;
-use crate::http_response::Response;
+use crate::auth::{forbidden, unauthorized};
+use crate::http::response::to_json;
+use crate::http::submission::Submission;
+use crate::http::{Kind, Problem, Request, Response};
 use crate::idempotency::seal;
 use crate::ids::EventId;
-use crate::request::Request;
-use crate::response::{self, Problem};
 use crate::store::outcomes::QueueRefusal;
 use crate::store::queue::{TicketLookup, TicketTurn, POSITION_PLACEHOLDER};
 use crate::store::AnswerArgs;
@@ -39,12 +37,7 @@ struct TicketView<'a> {
 
 /// 404 for a ticket that does not exist.
 pub fn ticket_not_found() -> Problem {
-    Problem::new(
-        404,
-        "ticket_not_found",
-        "Ticket not found",
-        "there is no such waiting-room ticket".to_owned(),
-    )
+    Problem::new(Kind::TicketNotFound, "there is no such waiting-room ticket")
 }
 
 /// 409 for queue requests on an event that sells without a waiting room:
@@ -52,9 +45,7 @@ pub fn ticket_not_found() -> Problem {
 /// request itself; the event's state is why (hold seats directly).
 pub fn no_waiting_room(event: &EventId) -> Problem {
     Problem::new(
-        409,
-        "no_waiting_room",
-        "No waiting room",
+        Kind::NoWaitingRoom,
         format!("event {event} has no waiting room: hold or book its seats directly"),
     )
 }
@@ -77,8 +68,7 @@ pub fn join(req: &Request, raw_event: &str, path: &str) -> Response {
 
 fn try_join(req: &Request, raw_event: &str, path: &str) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    body::check_size(req)?;
-    let idem = idempotency(req, path)?;
+    let idem = Submission::without_body(req, path)?.idempotency;
     let ticket_id = Uuid::new_v4().to_string();
     let ticket_token = token::generate();
     let view = TicketView {
@@ -108,10 +98,10 @@ pub fn status(req: &Request, raw_event: &str, raw_ticket: &str) -> Response {
 
 fn try_status(req: &Request, raw_event: &str, raw_ticket: &str) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
-    let ticket_token = bearer(req).ok_or_else(|| unauthorized("ticket token"))?;
+    let ticket_token = req.bearer().ok_or_else(|| unauthorized("ticket token"))?;
     let ticket_id = resource_id(raw_ticket, ticket_not_found)?;
     let lookup =
-        with_store(|store| store.queue_status(&event, &ticket_id, &token::hash(&ticket_token)))?;
+        with_store(|store| store.queue_status(&event, &ticket_id, &token::hash(ticket_token)))?;
     let turn = match lookup {
         TicketLookup::Found(turn) => turn,
         TicketLookup::Refused(refusal) => return Err(queue_refusal(&event, refusal)),
@@ -147,9 +137,7 @@ fn try_status(req: &Request, raw_event: &str, raw_ticket: &str) -> Result<Respon
 fn access_over(event: &EventId, turn: &TicketTurn) -> Problem {
     let join = queue_path(event);
     Problem::new(
-        410,
-        "access_expired",
-        "Admission expired",
+        Kind::AccessExpired,
         format!(
             "this ticket's admission ended at {}; join the waiting room again with POST {join}",
             rfc3339(turn.access_expires_at_ms())
@@ -169,5 +157,5 @@ fn answer(body: serde_json::Value, retry_after: Option<&str>) -> Response {
     if let Some(seconds) = retry_after {
         builder.header("retry-after", seconds.to_owned());
     }
-    builder.body(response::to_json(&body)).build()
+    builder.body(to_json(&body)).build()
 }

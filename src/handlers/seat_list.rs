@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 
 use super::MAX_SEATS_PER_REQUEST;
-use crate::body::invalid_body;
+use crate::http::body::invalid_body;
+use crate::http::{Kind, Problem};
 use crate::ids::SeatId;
-use crate::response::Problem;
 
 /// Checks a list of seat ids from a body: 1 to 100, valid, no duplicates.
 pub fn seat_list(seats: &[String]) -> Result<Vec<SeatId>, Problem> {
@@ -20,9 +20,7 @@ pub fn seat_list(seats: &[String]) -> Result<Vec<SeatId>, Problem> {
         .map(|s| {
             let seat = SeatId::new(s).map_err(|why| {
                 Problem::new(
-                    400,
-                    "invalid_seat_id",
-                    "Invalid seat id",
+                    Kind::InvalidSeatId,
                     format!("seat id {s:?} is not valid: {why}"),
                 )
             })?;

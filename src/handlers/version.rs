@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::http_response::Response;
-use crate::response;
+use crate::http::response;
+use crate::http::Response;
 
 /// Answers with the package name and version.
 pub fn get() -> Response {

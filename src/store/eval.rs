@@ -39,16 +39,17 @@ impl Store {
         let mut params = Vec::with_capacity(keys_and_args.len() + 1);
         params.push(arg(script.sha1()));
         params.extend(keys_and_args);
-        match self.conn.execute("EVALSHA", &params) {
+        let reply = match self.conn.execute("EVALSHA", &params) {
             Err(RedisError::Other(message)) if is_noscript(&message) => {
                 // Rare (once per script after Redis lost its cache) and worth
                 // seeing: it tells a restart or failover apart from load.
                 eprintln!("redis script cache miss, sending the script: {message}");
                 params[0] = arg(script.text());
-                Ok(self.conn.execute("EVAL", &params)?)
+                self.conn.execute("EVAL", &params)
             }
-            reply => Ok(reply?),
-        }
+            reply => reply,
+        };
+        reply.map_err(|e| StoreError::from(e).context(script.file()))
     }
 }
 

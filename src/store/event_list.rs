@@ -3,9 +3,11 @@
 
 use std::fmt;
 
+use anyhow::anyhow;
+use spin_sdk::redis::RedisParameter;
+
 use super::{arg, keys, scripts, Store, StoreError};
 use crate::ids::EventId;
-use spin_sdk::redis::RedisParameter;
 
 /// Where a page of the list starts: just after this event (the last one of
 /// the previous page), by its place in the index.
@@ -127,7 +129,7 @@ impl Store {
         let items: Vec<String> = reply.into_iter().map(super::text).collect();
         let count = items.len();
         EventPage::parse(items).ok_or_else(|| {
-            StoreError::Unavailable(format!("unexpected list reply ({count} items)"))
+            StoreError::Unavailable(anyhow!("unexpected list reply ({count} items)"))
         })
     }
 }

@@ -17,12 +17,13 @@ pub(crate) mod scripts;
 pub(crate) mod seat_lock;
 pub(crate) mod seat_map;
 
+use anyhow::anyhow;
 use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
 use spin_sdk::variables;
 
+use crate::http::Problem;
 use crate::idempotency::Idempotency;
 use crate::ids::EventId;
-use crate::response::Problem;
 use outcomes::{Answer, Change, Refusal};
 use replication::ReplicaAcks;
 use scripts::Script;
@@ -35,42 +36,57 @@ use scripts::Script;
 /// load on Spin 4.0.2), as much as the guest's own work on a booking.
 pub const CONNECTION_VARIABLE: &str = "redis_connection";
 
-/// Why a store operation did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a store operation did not happen. Each kind carries its cause with
+/// the context it was found in (the command or script, then what Redis
+/// said), for the log line [`StoreError::into_problem`] writes; the client
+/// sees only the kind's problem.
+#[derive(Debug)]
 pub enum StoreError {
     /// Redis could not be reached or failed: the client may retry (503).
-    Unavailable(String),
+    Unavailable(anyhow::Error),
     /// The deployment is wrong (address refused or missing): retrying won't help.
-    Misconfigured(String),
+    Misconfigured(anyhow::Error),
     /// The change was made on the primary, but fewer replicas than
     /// `redis_replica_acks` acknowledged it in time: it could still be lost
     /// in a failover, so it is not confirmed (503; a retry with the same
     /// Idempotency-Key replays it once replicated, or redoes it).
-    NotReplicated(String),
+    NotReplicated(anyhow::Error),
     /// Redis answered what no script or command of ours answers: a bug
     /// between the component and its scripts (500, logged).
-    Unexpected(String),
+    Unexpected(anyhow::Error),
 }
 
 impl StoreError {
-    /// Logs the cause (never secrets: the address is not part of it) and
-    /// turns the error into the answer the client sees.
+    /// The same error with `context` (what was being done) around its cause.
+    pub(crate) fn context(self, context: impl std::fmt::Display + Send + Sync + 'static) -> Self {
+        match self {
+            StoreError::Unavailable(e) => StoreError::Unavailable(e.context(context)),
+            StoreError::Misconfigured(e) => StoreError::Misconfigured(e.context(context)),
+            StoreError::NotReplicated(e) => StoreError::NotReplicated(e.context(context)),
+            StoreError::Unexpected(e) => StoreError::Unexpected(e.context(context)),
+        }
+    }
+
+    /// Logs the cause with its context (never secrets: the address is not
+    /// part of it) and turns the error into the answer the client sees.
     pub fn into_problem(self) -> Problem {
         match self {
             StoreError::Unavailable(why) => {
-                eprintln!("redis unavailable: {why}");
+                eprintln!("redis unavailable: {why:#}");
                 Problem::redis_unavailable()
             }
             StoreError::Misconfigured(why) => {
-                eprintln!("misconfigured: {why}");
-                Problem::misconfigured(&why)
+                eprintln!("misconfigured: {why:#}");
+                // The root cause is ours, written for operators; the
+                // context (which command) is for the log.
+                Problem::misconfigured(&why.root_cause().to_string())
             }
             StoreError::NotReplicated(why) => {
-                eprintln!("not replicated: {why}");
+                eprintln!("not replicated: {why:#}");
                 Problem::not_replicated()
             }
             StoreError::Unexpected(why) => {
-                eprintln!("unexpected reply from Redis: {why}");
+                eprintln!("unexpected reply from Redis: {why:#}");
                 Problem::internal_error()
             }
         }
@@ -80,18 +96,17 @@ impl StoreError {
 impl From<RedisError> for StoreError {
     fn from(e: RedisError) -> StoreError {
         match e {
-            RedisError::InvalidAddress => StoreError::Misconfigured(
+            RedisError::InvalidAddress => StoreError::Misconfigured(anyhow!(
                 "the Redis address is invalid or not allowed by allowed_outbound_hosts; \
                  check the redis_address and redis_host variables"
-                    .to_owned(),
-            ),
+            )),
             RedisError::TooManyConnections => {
-                StoreError::Unavailable("too many Redis connections".to_owned())
+                StoreError::Unavailable(anyhow!("too many Redis connections"))
             }
             RedisError::TypeError => {
-                StoreError::Unavailable("unexpected value type in Redis".to_owned())
+                StoreError::Unavailable(anyhow!("unexpected value type in Redis"))
             }
-            RedisError::Other(msg) => StoreError::Unavailable(msg),
+            RedisError::Other(msg) => StoreError::Unavailable(anyhow!(msg)),
         }
     }
 }
@@ -109,12 +124,14 @@ impl Store {
     /// anything is written.
     pub fn open() -> Result<Store, StoreError> {
         let settings = variables::get(CONNECTION_VARIABLE).map_err(|e| {
-            StoreError::Misconfigured(format!(
+            StoreError::Misconfigured(anyhow!(
                 "cannot read the {CONNECTION_VARIABLE} variable: {e}"
             ))
         })?;
-        let (address, acks) = parse_connection(&settings).map_err(StoreError::Misconfigured)?;
-        let conn = Connection::open(address)?;
+        let (address, acks) =
+            parse_connection(&settings).map_err(|why| StoreError::Misconfigured(anyhow!(why)))?;
+        let conn = Connection::open(address)
+            .map_err(|e| StoreError::from(e).context("opening the connection"))?;
         Ok(Store { conn, acks })
     }
 
@@ -133,7 +150,9 @@ impl Store {
         command: &str,
         args: &[RedisParameter],
     ) -> Result<Vec<RedisResult>, StoreError> {
-        Ok(self.conn.execute(command, args)?)
+        self.conn
+            .execute(command, args)
+            .map_err(|e| StoreError::from(e).context(command.to_owned()))
     }
 }
 
@@ -205,7 +224,9 @@ impl Store {
             }),
         ]);
         let reply = self.eval(script, params)?;
-        let reply = match Answer::parse(reply.into_iter().map(text).collect())? {
+        let parsed = Answer::parse(reply.into_iter().map(text).collect())
+            .map_err(|e| e.context(script.file()))?;
+        let reply = match parsed {
             Answer::Done(body) if body.is_empty() => Answer::Done(answer.body.clone()),
             reply => reply,
         };
@@ -236,7 +257,8 @@ impl Store {
         event: &EventId,
         args: Vec<RedisParameter>,
     ) -> Result<Change<R>, StoreError> {
-        let change = Change::parse(self.run_script(script, event, args)?)?;
+        let change = Change::parse(self.run_script(script, event, args)?)
+            .map_err(|e| e.context(script.file()))?;
         if matches!(change, Change::Done) {
             self.ensure_replicated()?;
         }
@@ -307,7 +329,7 @@ fn arg(text: impl Into<String>) -> RedisParameter {
 
 /// The error for a reply our own scripts and commands should never produce.
 fn unexpected(command: &str, reply: &[RedisResult]) -> StoreError {
-    StoreError::Unavailable(format!("unexpected reply to {command}: {reply:?}"))
+    StoreError::Unavailable(anyhow!("unexpected reply to {command}: {reply:?}"))
 }
 
 #[cfg(test)]

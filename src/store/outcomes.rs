@@ -9,6 +9,8 @@
 //! at the end of this file reads every word each script can return and
 //! fails on one its operation's type does not parse.
 
+use anyhow::anyhow;
+
 use super::StoreError;
 
 /// The refusals of one operation, read from a script's word and details.
@@ -41,7 +43,7 @@ pub(crate) enum Answer<R> {
 impl<R: Refusal> Answer<R> {
     /// Reads a reply: its word, then what that word carries.
     pub(crate) fn parse(mut items: Vec<String>) -> Result<Answer<R>, StoreError> {
-        let unexpected = |items: &[String]| StoreError::Unexpected(format!("reply {items:?}"));
+        let unexpected = |items: &[String]| StoreError::Unexpected(anyhow!("reply {items:?}"));
         if items.is_empty() {
             return Err(unexpected(&items));
         }
@@ -59,7 +61,7 @@ impl<R: Refusal> Answer<R> {
             ("ok" | "replay" | "idempotency_mismatch", _) => Err(unexpected(&items)),
             _ => R::parse(&word, items)
                 .map(Answer::Refused)
-                .ok_or_else(|| StoreError::Unexpected(format!("refusal {word:?}"))),
+                .ok_or_else(|| StoreError::Unexpected(anyhow!("refusal {word:?}"))),
         }
     }
 }
@@ -77,7 +79,7 @@ impl<R: Refusal> Change<R> {
     /// Reads a reply: `ok`, or a refusal word with its details.
     pub(crate) fn parse(mut items: Vec<String>) -> Result<Change<R>, StoreError> {
         if items.is_empty() {
-            return Err(StoreError::Unexpected("an empty reply".to_owned()));
+            return Err(StoreError::Unexpected(anyhow!("an empty reply")));
         }
         let word = items.remove(0);
         if word == "ok" {
@@ -85,7 +87,7 @@ impl<R: Refusal> Change<R> {
         }
         R::parse(&word, items)
             .map(Change::Refused)
-            .ok_or_else(|| StoreError::Unexpected(format!("refusal {word:?}")))
+            .ok_or_else(|| StoreError::Unexpected(anyhow!("refusal {word:?}")))
     }
 }
 

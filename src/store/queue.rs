@@ -5,6 +5,8 @@
 
 use std::ops::RangeInclusive;
 
+use anyhow::anyhow;
+
 use super::outcomes::{Answer, QueueRefusal, Refusal};
 use super::{arg, scripts, AnswerArgs, Store, StoreError, SEATS_PLACEHOLDER};
 use crate::ids::EventId;
@@ -169,13 +171,13 @@ impl Store {
         match reply.split_first() {
             Some((word, rest)) if word == "ok" => TicketTurn::parse(rest)
                 .map(TicketLookup::Found)
-                .ok_or_else(|| StoreError::Unavailable(format!("unexpected ticket: {reply:?}"))),
+                .ok_or_else(|| StoreError::Unavailable(anyhow!("unexpected ticket: {reply:?}"))),
             Some((word, _)) => QueueRefusal::parse(word, Vec::new())
                 .map(TicketLookup::Refused)
-                .ok_or_else(|| StoreError::Unexpected(format!("queue_status: {word:?}"))),
-            None => Err(StoreError::Unexpected(
-                "an empty reply to queue_status".to_owned(),
-            )),
+                .ok_or_else(|| StoreError::Unexpected(anyhow!("queue_status: {word:?}"))),
+            None => Err(StoreError::Unexpected(anyhow!(
+                "an empty reply to queue_status"
+            ))),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! connection made), and the request succeeds only if N replicas
 //! acknowledged. Reads and refusals write nothing and wait for nothing.
 
+use anyhow::anyhow;
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
 use super::{unexpected, Store, StoreError};
@@ -86,9 +87,10 @@ impl Store {
         )?;
         match reply.as_slice() {
             [RedisResult::Int64(n)] if *n >= i64::from(acks.replicas) => Ok(()),
-            [RedisResult::Int64(n)] => Err(StoreError::NotReplicated(format!(
+            [RedisResult::Int64(n)] => Err(StoreError::NotReplicated(anyhow!(
                 "{n} of {} replicas acknowledged within {} ms",
-                acks.replicas, acks.timeout_ms
+                acks.replicas,
+                acks.timeout_ms
             ))),
             other => Err(unexpected("WAIT", other)),
         }

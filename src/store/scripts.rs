@@ -11,11 +11,18 @@
 /// two can never disagree and no request hashes anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Script {
+    file: &'static str,
     text: &'static str,
     sha1: &'static str,
 }
 
 impl Script {
+    /// The file it was built from, e.g. `hold_seats.lua`: what an error
+    /// names it by.
+    pub(crate) fn file(&self) -> &'static str {
+        self.file
+    }
+
     /// The text, for `EVAL` when Redis does not have the script cached.
     pub(crate) fn text(&self) -> &'static str {
         self.text
@@ -45,6 +52,7 @@ mod tests {
         files.sort();
         let built: Vec<&str> = ALL.iter().map(|(file, _)| *file).collect();
         assert_eq!(files, built);
+        assert!(ALL.iter().all(|(file, script)| script.file() == *file));
     }
 
     #[test]

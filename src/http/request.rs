@@ -23,7 +23,7 @@ use spin_sdk::wit::wasi::http0_2_0::types::IncomingBody;
 use wasi::io::streams::{InputStream, StreamError};
 
 /// The largest request body read: reading stops one byte past it.
-pub const MAX_BODY_BYTES: usize = 128 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// How much of a request body is read, in all, before answering: what a
 /// handler read and what [`Request::discard_unread_body`] drops. A client
@@ -31,17 +31,19 @@ pub const MAX_BODY_BYTES: usize = 128 * 1024;
 /// [`MAX_BODY_BYTES`]) on a connection that stays open; past it Spin closes
 /// the connection after the answer. 1 MiB, nginx's default body limit, is
 /// far above any body this API takes.
-pub const DISCARD_LIMIT_BYTES: u64 = 1024 * 1024;
+pub(crate) const DISCARD_LIMIT_BYTES: u64 = 1024 * 1024;
 
 /// The largest read asked of the body stream at once.
 const READ_CHUNK_BYTES: u64 = 64 * 1024;
 
 /// An HTTP request, from Spin or built in code (tests).
-pub struct Request {
+pub(crate) struct Request {
     method: Method,
     path_with_query: String,
     /// The declared `Content-Length`, looked up on first use.
     content_length: OnceCell<Option<u64>>,
+    /// The bearer token, looked up on first use.
+    bearer: OnceCell<Option<String>>,
     source: Source,
 }
 
@@ -67,7 +69,7 @@ enum Source {
 
 /// Why the body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     /// The stream failed, or the body was already taken.
     Unreadable(String),
     /// It is longer than [`MAX_BODY_BYTES`]; reading stopped there.
@@ -76,11 +78,12 @@ pub enum BodyError {
 
 impl Request {
     /// Wraps Spin's request: two host calls, for the method and the path.
-    pub fn from_incoming(incoming: IncomingRequest) -> Request {
+    pub(crate) fn from_incoming(incoming: IncomingRequest) -> Request {
         Request {
             method: incoming.method(),
             path_with_query: incoming.path_with_query().unwrap_or_default(),
             content_length: OnceCell::new(),
+            bearer: OnceCell::new(),
             source: Source::Incoming {
                 headers: OnceCell::new(),
                 body: OnceCell::new(),
@@ -92,11 +95,12 @@ impl Request {
 
     /// A request with no headers and an empty body.
     #[cfg(test)]
-    pub fn new(method: Method, path_with_query: &str) -> Request {
+    pub(crate) fn new(method: Method, path_with_query: &str) -> Request {
         Request {
             method,
             path_with_query: path_with_query.to_owned(),
             content_length: OnceCell::new(),
+            bearer: OnceCell::new(),
             source: Source::Parts {
                 headers: Vec::new(),
                 body: Vec::new(),
@@ -106,7 +110,7 @@ impl Request {
 
     /// Adds a header (to a request built with [`Request::new`]).
     #[cfg(test)]
-    pub fn with_header(mut self, name: &str, value: &str) -> Request {
+    pub(crate) fn with_header(mut self, name: &str, value: &str) -> Request {
         if let Source::Parts { headers, .. } = &mut self.source {
             headers.push((name.to_ascii_lowercase(), value.as_bytes().to_vec()));
         }
@@ -115,7 +119,7 @@ impl Request {
 
     /// Sets the body (of a request built with [`Request::new`]).
     #[cfg(test)]
-    pub fn with_body(mut self, bytes: &[u8]) -> Request {
+    pub(crate) fn with_body(mut self, bytes: &[u8]) -> Request {
         if let Source::Parts { body, .. } = &mut self.source {
             *body = bytes.to_vec();
         }
@@ -123,26 +127,26 @@ impl Request {
     }
 
     /// The method.
-    pub fn method(&self) -> &Method {
+    pub(crate) fn method(&self) -> &Method {
         &self.method
     }
 
     /// The path as sent, still percent-encoded and not normalised (so ids
     /// reach their validators as sent). Spin gives the request target in
     /// origin form, without scheme, authority or fragment.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         &self.path_with_query[..self.query_at()]
     }
 
     /// The query string (after the first `?`), if any.
-    pub fn query(&self) -> &str {
+    pub(crate) fn query(&self) -> &str {
         self.path_with_query
             .get(self.query_at() + 1..)
             .unwrap_or("")
     }
 
     /// Where the query begins: the first `?`, found with a byte loop (see
-    /// `router::route` on why not `split`), or the end.
+    /// `router::route_request` on why not `split`), or the end.
     fn query_at(&self) -> usize {
         self.path_with_query
             .bytes()
@@ -152,7 +156,7 @@ impl Request {
 
     /// The value of header `name` (lowercase), as bytes. A header sent more
     /// than once gives its last value, as spin-sdk's `Request` did.
-    pub fn header_bytes(&self, name: &str) -> Option<Vec<u8>> {
+    pub(crate) fn header_bytes(&self, name: &str) -> Option<Vec<u8>> {
         debug_assert!(!name.bytes().any(|b| b.is_ascii_uppercase()));
         match &self.source {
             Source::Incoming {
@@ -169,13 +173,30 @@ impl Request {
 
     /// The value of header `name` (lowercase) as text; `None` if absent or
     /// not UTF-8.
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         String::from_utf8(self.header_bytes(name)?).ok()
+    }
+
+    /// The token of `Authorization: Bearer <token>`, if the request sent
+    /// one (the scheme in any case, the token trimmed, never empty);
+    /// asked of the request once, however often it is wanted.
+    pub(crate) fn bearer(&self) -> Option<&str> {
+        self.bearer
+            .get_or_init(|| {
+                let value = self.header("authorization")?;
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+            })
+            .as_deref()
     }
 
     /// The declared `Content-Length`, if it is a number; asked of the
     /// request once, however often it is wanted.
-    pub fn content_length(&self) -> Option<u64> {
+    pub(crate) fn content_length(&self) -> Option<u64> {
         *self.content_length.get_or_init(|| {
             let value = self.header_bytes("content-length")?;
             std::str::from_utf8(&value).ok()?.trim().parse().ok()
@@ -183,7 +204,7 @@ impl Request {
     }
 
     /// The body, read on first use, up to [`MAX_BODY_BYTES`].
-    pub fn body(&self) -> Result<&[u8], BodyError> {
+    pub(crate) fn body(&self) -> Result<&[u8], BodyError> {
         let bytes: &[u8] = match &self.source {
             Source::Incoming {
                 body,
@@ -213,7 +234,7 @@ impl Request {
     /// not on `GET` or `HEAD`: a small body sent without one, or chunked to
     /// an endpoint that takes none, is already in Spin's buffer or is the
     /// client's to lose.
-    pub fn discard_unread_body(&self) {
+    pub(crate) fn discard_unread_body(&self) {
         // Refutable only in unit tests, whose requests are given whole.
         #[allow(irrefutable_let_patterns)]
         let Source::Incoming {
@@ -239,6 +260,24 @@ impl Request {
         if let Ok(open) = OpenBody::open(incoming) {
             let _ = open.read(declared, None);
         }
+    }
+}
+
+/// The method's name as the route table and request fingerprints spell it
+/// (as spin-sdk's `Display` does), without allocating: every request needs
+/// it. An extension method keeps its own spelling and matches no route.
+pub(crate) fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Patch => "PATCH",
+        Method::Head => "HEAD",
+        Method::Options => "OPTIONS",
+        Method::Connect => "CONNECT",
+        Method::Trace => "TRACE",
+        Method::Other(name) => name,
     }
 }
 

@@ -1,5 +1,5 @@
 //! The answer a handler returns: status, headers and body, which
-//! `send_response` hands to Spin.
+//! [`super::send`] hands to Spin; and the JSON answers every handler makes.
 //!
 //! Not spin-sdk's `Response`: that keeps headers in a `HashMap`, whose first
 //! use in an instance asks the host for random hash keys (a `random_get`
@@ -9,12 +9,14 @@
 
 use std::borrow::Cow;
 
+use serde::Serialize;
+
 /// A header value: most are constants, some are made per request.
-pub type HeaderValue = Cow<'static, str>;
+pub(crate) type HeaderValue = Cow<'static, str>;
 
 /// An HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
+pub(crate) struct Response {
     status: u16,
     headers: Vec<(&'static str, HeaderValue)>,
     body: Vec<u8>,
@@ -22,7 +24,7 @@ pub struct Response {
 
 impl Response {
     /// An answer with `status`, no headers and `body`.
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Response {
+    pub(crate) fn new(status: u16, body: impl Into<Vec<u8>>) -> Response {
         Response {
             status,
             headers: Vec::new(),
@@ -31,7 +33,7 @@ impl Response {
     }
 
     /// Builds an answer step by step (status 200 until set).
-    pub fn builder() -> ResponseBuilder {
+    pub(crate) fn builder() -> ResponseBuilder {
         ResponseBuilder {
             response: Response::new(200, Vec::new()),
         }
@@ -39,13 +41,13 @@ impl Response {
 
     /// The status code.
     #[cfg(test)]
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         self.status
     }
 
     /// The value of header `name` (lowercase), if set.
     #[cfg(test)]
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| *n == name)
@@ -53,7 +55,7 @@ impl Response {
     }
 
     /// Sets header `name` (lowercase), replacing any value it had.
-    pub fn set_header(&mut self, name: &'static str, value: impl Into<HeaderValue>) {
+    pub(crate) fn set_header(&mut self, name: &'static str, value: impl Into<HeaderValue>) {
         debug_assert!(!name.bytes().any(|b| b.is_ascii_uppercase()));
         let value = value.into();
         match self.headers.iter_mut().find(|(n, _)| *n == name) {
@@ -64,51 +66,87 @@ impl Response {
 
     /// The body.
     #[cfg(test)]
-    pub fn body(&self) -> &[u8] {
+    pub(crate) fn body(&self) -> &[u8] {
         &self.body
     }
 
     /// The answer to a `HEAD`: this one's status and headers, no body.
-    pub fn without_body(mut self) -> Response {
+    pub(crate) fn without_body(mut self) -> Response {
         self.body.clear();
         self
     }
 
     /// Status, headers and body, for sending.
-    pub fn into_parts(self) -> (u16, Vec<(&'static str, HeaderValue)>, Vec<u8>) {
+    pub(crate) fn into_parts(self) -> (u16, Vec<(&'static str, HeaderValue)>, Vec<u8>) {
         (self.status, self.headers, self.body)
     }
 }
 
 /// Builds a [`Response`], in the style of spin-sdk's builder.
 #[derive(Debug)]
-pub struct ResponseBuilder {
+pub(crate) struct ResponseBuilder {
     response: Response,
 }
 
 impl ResponseBuilder {
     /// Sets the status code.
-    pub fn status(&mut self, status: u16) -> &mut Self {
+    pub(crate) fn status(&mut self, status: u16) -> &mut Self {
         self.response.status = status;
         self
     }
 
     /// Sets header `name` (lowercase), replacing any value it had.
-    pub fn header(&mut self, name: &'static str, value: impl Into<HeaderValue>) -> &mut Self {
+    pub(crate) fn header(
+        &mut self,
+        name: &'static str,
+        value: impl Into<HeaderValue>,
+    ) -> &mut Self {
         self.response.set_header(name, value);
         self
     }
 
     /// Sets the body.
-    pub fn body(&mut self, body: impl Into<Vec<u8>>) -> &mut Self {
+    pub(crate) fn body(&mut self, body: impl Into<Vec<u8>>) -> &mut Self {
         self.response.body = body.into();
         self
     }
 
     /// The answer built so far.
-    pub fn build(&mut self) -> Response {
+    pub(crate) fn build(&mut self) -> Response {
         std::mem::replace(&mut self.response, Response::new(200, Vec::new()))
     }
+}
+
+/// A JSON response with the given status.
+pub(crate) fn json(status: u16, body: &impl Serialize) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(to_json(body))
+        .build()
+}
+
+/// `body` as JSON bytes. Serialising our own plain structs and values
+/// cannot fail; fall back to `{}` rather than panic.
+pub(crate) fn to_json(body: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// A state-changing answer as the store returned it (first time or
+/// replayed): status, optional `Location`, JSON body. Replays say so in
+/// `Idempotent-Replayed: true`.
+pub(crate) fn stored_answer(status: u16, location: &str, body: String, replayed: bool) -> Response {
+    let mut builder = Response::builder();
+    builder
+        .status(status)
+        .header("content-type", "application/json");
+    if !location.is_empty() {
+        builder.header("location", location.to_owned());
+    }
+    if replayed {
+        builder.header("idempotent-replayed", "true");
+    }
+    builder.body(body).build()
 }
 
 #[cfg(test)]

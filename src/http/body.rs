@@ -6,14 +6,14 @@
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
 
-pub use crate::request::MAX_BODY_BYTES;
-use crate::request::{BodyError, Request};
-use crate::response::Problem;
+pub(crate) use super::request::MAX_BODY_BYTES;
+use super::request::{BodyError, Request};
+use super::{Kind, Problem};
 
 /// Checks the size the request declares (`Content-Length`), without
 /// reading the body. Endpoints that take no body call only this: their
 /// body is read only when an Idempotency-Key fingerprints it ([`bytes`]).
-pub fn check_size(req: &Request) -> Result<(), Problem> {
+pub(crate) fn check_size(req: &Request) -> Result<(), Problem> {
     if req
         .content_length()
         .is_some_and(|n| n > MAX_BODY_BYTES as u64)
@@ -27,13 +27,11 @@ pub fn check_size(req: &Request) -> Result<(), Problem> {
 /// a body declared larger is refused from what was read, with the same
 /// answer [`check_size`] gives), 400 when the stream fails. Handlers that
 /// have already called `check_size` do not pay for its header read twice.
-pub fn bytes(req: &Request) -> Result<&[u8], Problem> {
+pub(crate) fn bytes(req: &Request) -> Result<&[u8], Problem> {
     req.body().map_err(|e| match e {
         BodyError::TooLarge => too_large(),
         BodyError::Unreadable(why) => Problem::new(
-            400,
-            "unreadable_body",
-            "Unreadable request body",
+            Kind::UnreadableBody,
             format!("the request body could not be read: {why}"),
         ),
     })
@@ -41,15 +39,13 @@ pub fn bytes(req: &Request) -> Result<&[u8], Problem> {
 
 fn too_large() -> Problem {
     Problem::new(
-        413,
-        "body_too_large",
-        "Request body too large",
+        Kind::BodyTooLarge,
         format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
     )
 }
 
 /// Parses the request body as JSON of type `T`.
-pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+pub(crate) fn json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
     // A body declared over the limit is refused before any of it is read.
     check_size(req)?;
     let body = bytes(req)?;
@@ -57,28 +53,24 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
         return Err(Problem::new(
-            415,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "send the body as Content-Type: application/json".to_owned(),
+            Kind::UnsupportedMediaType,
+            "send the body as Content-Type: application/json",
         ));
     }
     serde_json::from_slice(body).map_err(|e| invalid_body(&e.to_string()))
 }
 
 /// 400 for a body that is not what the endpoint takes.
-pub fn invalid_body(why: &str) -> Problem {
+pub(crate) fn invalid_body(why: &str) -> Problem {
     Problem::new(
-        400,
-        "invalid_body",
-        "Invalid request body",
+        Kind::InvalidBody,
         format!("the request body is not valid: {why}"),
     )
 }
 
 /// Deserializes a count: any JSON number with no fractional part (`30` or
 /// `30.0`: JSON does not tell them apart), from 0 to `u32::MAX`.
-pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+pub(crate) fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let n = f64::deserialize(d)?;
     if n.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&n) {
         return Err(D::Error::custom(format!(
@@ -90,7 +82,9 @@ pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 }
 
 /// Like [`whole_number`], for optional fields.
-pub fn optional_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+pub(crate) fn optional_whole_number<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u32>, D::Error> {
     Option::<f64>::deserialize(d)?
         .map(|n| whole_number(serde::de::value::F64Deserializer::<D::Error>::new(n)))
         .transpose()

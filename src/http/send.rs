@@ -15,10 +15,10 @@
 
 use spin_sdk::http::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
-use crate::http_response::Response;
+use super::response::Response;
 
 /// Sends `response` through `out`, body first when it fits.
-pub fn send(response: Response, out: ResponseOutparam) {
+pub(crate) fn send(response: Response, out: ResponseOutparam) {
     let (status, headers, body) = response.into_parts();
     let entries: Vec<(String, Vec<u8>)> = headers
         .into_iter()

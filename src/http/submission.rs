@@ -1,0 +1,128 @@
+//! What a state-changing request brings beside its path, read and checked
+//! once before the operation runs: the body's size (and, for endpoints
+//! that take one, its JSON), the bearer token, and the `Idempotency-Key`
+//! with the fingerprint of the request it names.
+//!
+//! A handler parses its path ids, reads its [`Submission`] here, runs one
+//! store operation and renders the answer: no step reads a header or the
+//! body a second time, and nothing here calls back into a handler.
+
+use serde::de::DeserializeOwned;
+
+use super::request::{method_name, Request};
+use super::{body, Kind, Problem};
+use crate::idempotency::Idempotency;
+use crate::token;
+
+/// A state-changing request's headers and body, checked.
+#[derive(Debug)]
+pub(crate) struct Submission<'r> {
+    /// `Authorization: Bearer <token>`, if the request sent one: a hold,
+    /// booking or ticket token, the admin token, or a waiting-room access
+    /// token, as the endpoint takes.
+    pub(crate) bearer: Option<&'r str>,
+    /// The request's `Idempotency-Key`, if it sent one.
+    pub(crate) idempotency: Option<Idempotency>,
+}
+
+impl<'r> Submission<'r> {
+    /// For an endpoint that takes no body: a `Content-Length` over the
+    /// limit is refused without reading, and the body is read only when an
+    /// `Idempotency-Key` fingerprints it.
+    pub(crate) fn without_body(req: &'r Request, path: &str) -> Result<Submission<'r>, Problem> {
+        body::check_size(req)?;
+        Submission::read(req, path)
+    }
+
+    /// For an endpoint that takes a JSON body of type `T`: the body is read,
+    /// its media type checked and parsed first, then the headers.
+    pub(crate) fn with_json<T: DeserializeOwned>(
+        req: &'r Request,
+        path: &str,
+    ) -> Result<(Submission<'r>, T), Problem> {
+        let input = body::json(req)?;
+        Ok((Submission::read(req, path)?, input))
+    }
+
+    fn read(req: &'r Request, path: &str) -> Result<Submission<'r>, Problem> {
+        let bearer = req.bearer();
+        let idempotency = idempotency(req, path, bearer)?;
+        Ok(Submission {
+            bearer,
+            idempotency,
+        })
+    }
+}
+
+/// Reads the request's `Idempotency-Key`, fingerprinting the request: its
+/// method, path, bearer token (so a replay needs the same credentials) and
+/// body. Without the header nothing else is read (the body of an endpoint
+/// that takes none stays unread).
+fn idempotency(
+    req: &Request,
+    path: &str,
+    bearer: Option<&str>,
+) -> Result<Option<Idempotency>, Problem> {
+    let Some(header) = req.header_bytes("idempotency-key") else {
+        return Ok(None);
+    };
+    let target = match bearer {
+        Some(token) => format!("{path} {}", token::hash(token)),
+        None => path.to_owned(),
+    };
+    let body = body::bytes(req)?;
+    Idempotency::from_header(&header, method_name(req.method()), &target, body)
+        .map(Some)
+        .map_err(|why| Problem::new(Kind::InvalidIdempotencyKey, why))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spin_sdk::http::Method;
+
+    #[test]
+    fn the_key_is_none_without_the_header_and_400_for_a_bad_one() {
+        let plain = Request::new(Method::Post, "/api/book/A-1").with_body(b"{}");
+        let read = Submission::without_body(&plain, "/api/book/A-1").unwrap();
+        assert_eq!(read.idempotency, None);
+        let bad = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "a b");
+        let problem = Submission::without_body(&bad, "/api/book/A-1").unwrap_err();
+        assert_eq!(problem.kind, Kind::InvalidIdempotencyKey);
+        let good = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "k1");
+        let read = Submission::without_body(&good, "/api/book/A-1").unwrap();
+        assert!(read.idempotency.is_some());
+    }
+
+    /// A replay needs the same credentials: the bearer token is part of
+    /// the fingerprint, so the same key and body with another token is a
+    /// different request.
+    #[test]
+    fn the_bearer_token_is_part_of_the_fingerprint() {
+        let with = |token: &str| {
+            let req = Request::new(Method::Post, "/p")
+                .with_header("idempotency-key", "k1")
+                .with_header("authorization", &format!("Bearer {token}"));
+            let read = Submission::without_body(&req, "/p").unwrap();
+            assert_eq!(read.bearer, Some(token));
+            read.idempotency.unwrap().fingerprint().to_owned()
+        };
+        assert_eq!(with("t1"), with("t1"));
+        assert_ne!(with("t1"), with("t2"));
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_in_any_scheme_case_and_never_empty() {
+        let bearer = |value: &str| {
+            Request::new(Method::Get, "/")
+                .with_header("authorization", value)
+                .bearer()
+                .map(str::to_owned)
+        };
+        assert_eq!(bearer("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(bearer("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(Request::new(Method::Get, "/").bearer(), None);
+    }
+}
