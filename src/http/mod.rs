@@ -8,6 +8,7 @@
 //! calls nothing above it.
 
 pub(crate) mod body;
+pub(crate) mod client;
 pub(crate) mod problem;
 pub(crate) mod request;
 pub(crate) mod response;
