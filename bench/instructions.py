@@ -12,9 +12,14 @@ redis-server (`callgrind_control -i on`), sends N requests one at a time on
 one keep-alive connection, switches it off, dumps the counts and divides.
 
 Usage: instructions.py RESULTS REDIS_PID ROW... where a ROW is
-NAME:SERVER_PID:PORT:METHOD:PATH (PATH may hold `{n}`, replaced by a fresh
-value per request). Appends "NAME server_ir_per_request
-redis_ir_per_request statuses" lines to RESULTS.
+NAME:SERVER_PID:PORT:METHOD:PATH. PATH may hold `{n}`, replaced by a fresh
+value per request; or it is `@FILE`, a file of one request per line, each
+a JSON object with `path` and optionally `headers` and `body` (sent as
+application/json), the WARM_UP warm-up requests first, then REQUESTS more:
+for requests that differ by more than a path segment (their own seats,
+their own hold and its token), made beforehand so that making them is not
+measured. Appends "NAME server_ir_per_request redis_ir_per_request
+statuses" lines to RESULTS.
 
 Redis does work of its own while instrumented (its timers, `serverCron`,
 run 10 times a second whatever the load), and a row under valgrind takes
@@ -24,6 +29,7 @@ row's Redis count is net of it (its rate times the row's duration).
 
 import glob
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +37,7 @@ import time
 import uuid
 
 REQUESTS = int(os.environ.get("REQUESTS", "200"))
-WARM_UP = 30
+WARM_UP = int(os.environ.get("WARM_UP", "30"))
 
 
 def control(pid, *args):
@@ -55,12 +61,31 @@ def dumped_total(pid, out_dir):
     raise SystemExit(f"callgrind wrote no dump for process {pid}")
 
 
-def send(port, method, path, count, tag):
-    """Sends `count` requests on one connection; returns the statuses seen."""
+def row_requests(path, tag):
+    """The row's warm-up and measured requests, each (path, headers, body)."""
+    if not path.startswith("@"):
+        warm = [(path.replace("{n}", f"warm-{tag}-{i}"), {}, None) for i in range(WARM_UP)]
+        return warm, [(path.replace("{n}", f"{tag}-{i}"), {}, None) for i in range(REQUESTS)]
+    requests = []
+    with open(path[1:]) as lines:
+        for line in lines:
+            request = json.loads(line)
+            headers, body = dict(request.get("headers", {})), None
+            if "body" in request:
+                body = json.dumps(request["body"]).encode()
+                headers["content-type"] = "application/json"
+            requests.append((request["path"], headers, body))
+    if len(requests) < WARM_UP + REQUESTS:
+        raise SystemExit(f"{path[1:]} has {len(requests)} requests; the row sends {WARM_UP + REQUESTS}")
+    return requests[:WARM_UP], requests[WARM_UP:WARM_UP + REQUESTS]
+
+
+def send(port, method, requests):
+    """Sends `requests` on one connection; returns the statuses seen."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     statuses = {}
-    for i in range(count):
-        conn.request(method, path.replace("{n}", f"{tag}-{i}"))
+    for path, headers, body in requests:
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         statuses[response.status] = statuses.get(response.status, 0) + 1
@@ -87,13 +112,13 @@ def main():
     with open(results, "a") as out:
         for row in rows:
             name, server_pid, port, method, path = row.split(":", 4)
-            tag = uuid.uuid4().hex[:8]
-            send(int(port), method, path, WARM_UP, f"warm-{tag}")
+            warm_up, measured = row_requests(path, uuid.uuid4().hex[:8])
+            send(int(port), method, warm_up)
             for pid in (server_pid, redis_pid):
                 control(pid, "-z")
                 control(pid, "-i", "on")
             start = time.monotonic()
-            statuses = send(int(port), method, path, REQUESTS, tag)
+            statuses = send(int(port), method, measured)
             for pid in (server_pid, redis_pid):
                 control(pid, "-i", "off")
             elapsed = time.monotonic() - start

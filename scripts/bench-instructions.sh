@@ -12,7 +12,16 @@
 # Rows: (b) every request books a new seat, (a) every request asks for a
 # seat already sold (409), for the component, the yardstick and the seed;
 # then the component's floors, (c) GET /health (open + PING) and (d) GET
-# /api/version (no Redis). Server instructions are those of Spin's serving
+# /api/version (no Redis); then the component's other operations, on events
+# made beforehand in rows of 40 seats: (e) a hold of two named seats, each
+# request its own; (f) confirming a hold, each request its own hold and
+# token, the holds made before the row; (g) a best-available hold of 2
+# adjacent seats, the front rows filling as the row runs (request k of the
+# row, warm-up included, lands in row ceil(k/20), so the rows skipped
+# grow with REQUESTS; the event has a row to spare so it never sells out);
+# (h) GET of a seat map of 10 x 40 seats, 6 of each row booked and 2 held,
+# with no validator (200, not 304). The requests send no Idempotency-Key,
+# as the booking rows do. Server instructions are those of Spin's serving
 # process (`spin trigger http`: Wasmtime, the host's Redis client, hyper
 # and the guest) or of the seed's node; Redis instructions are
 # redis-server's user-space work for the request (its kernel time, mostly
@@ -29,6 +38,17 @@ SEED_SRC="${SEED_SRC:-$ROOT/../shared/reference/seed-node}"
 WORK="$ROOT/target/bench-instructions"
 export CALLGRIND_DIR="$WORK/callgrind"
 rm -rf "$WORK" && mkdir -p "$CALLGRIND_DIR"
+# instructions.py sends WARM_UP requests, then REQUESTS; the fixtures of
+# rows (e) to (g) are made for that many.
+export REQUESTS="${REQUESTS:-200}" WARM_UP=30
+ADMIN_TOKEN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+
+# An older checkout (before runtime-config.toml) has neither the file nor
+# spin_variable_defaults: it runs as its own scripts ran it, on Spin's
+# built-in env provider and the manifest defaults.
+RUNTIME_CONFIG=()
+[ -f "$ROOT/runtime-config.toml" ] && RUNTIME_CONFIG=(--runtime-config-file "$ROOT/runtime-config.toml")
+declare -F spin_variable_defaults >/dev/null || spin_variable_defaults() { :; }
 
 ensure_redis_server
 command -v valgrind >/dev/null || apt_install valgrind
@@ -58,12 +78,12 @@ start_under_callgrind() {
   # (spin_variable_defaults), as start_spin runs the product.
   (cd "$home" && export HOME="$home" \
     SPIN_VARIABLE_REDIS_ADDRESS="redis://127.0.0.1:$REDIS_PORT" SPIN_VARIABLE_REDIS_HOST="127.0.0.1:$REDIS_PORT" \
-    SPIN_VARIABLE_ADMIN_TOKEN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" \
+    SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN" \
     SPIN_VARIABLE_QUEUE_SECRET="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" &&
     mapfile -t defaults < <(spin_variable_defaults "$dir/$manifest") &&
     exec env "${defaults[@]}" setsid "${CALLGRIND[@]}" --callgrind-out-file="$CALLGRIND_DIR/$name.%p.out" \
     "$SPIN_BIN" up --from "$dir/$manifest" --listen "127.0.0.1:$PORT" \
-    --runtime-config-file "$ROOT/runtime-config.toml" \
+    "${RUNTIME_CONFIG[@]}" \
     --state-dir "$home/state" --log-dir "$home/logs") </dev/null >"$WORK/$name.log" 2>&1 &
   PGID=$!
   spin_pgids+=("$PGID")
@@ -105,7 +125,62 @@ for url in "http://127.0.0.1:$COMPONENT_PORT/api/book/sold-1" "http://127.0.0.1:
   curl -s -o /dev/null -X POST "$url"
 done
 
-say "measuring ${REQUESTS:-200} requests a row (server and Redis instructions per request)"
+# The events of rows (e) to (h), and their requests, through the component
+# (instrumentation off): one file of requests a row, for instructions.py.
+say "making the events, holds and bookings of rows (e) to (h)"
+python3 - "$COMPONENT_PORT" "$ADMIN_TOKEN" "$WORK" <<'PY'
+import http.client, json, math, os, sys
+port, admin, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+count = int(os.environ["WARM_UP"]) + int(os.environ["REQUESTS"])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+
+def post(path, body, token=None, want=201):
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    conn.request("POST", path, body=json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    answer = response.read()
+    if response.status != want:
+        raise SystemExit(f"POST {path}: {response.status} {answer[:300]!r}")
+    return json.loads(answer)
+
+def event(event_id, rows):
+    seats = [{"label": f"R{r}", "seats": 40} for r in range(1, rows + 1)]
+    post("/api/events", {"id": event_id, "name": event_id, "rows": seats}, admin)
+
+def pair(i):
+    """Request i's two seats: 20 pairs a row of 40."""
+    row, first = i // 20 + 1, 2 * (i % 20) + 1
+    return [f"R{row}-{first}", f"R{row}-{first + 1}"]
+
+def write(name, requests):
+    with open(os.path.join(work, name), "w") as out:
+        out.writelines(json.dumps(request) + "\n" for request in requests)
+
+rows = math.ceil(count / 20)
+event("bench-named", rows)
+write("named.jsonl", [{"path": "/api/events/bench-named/holds", "body": {"seats": pair(i)}}
+                      for i in range(count)])
+# The holds to confirm, and the map's, last an hour: they outlive the rows
+# measured before theirs, under valgrind.
+event("bench-confirm", rows)
+confirms = []
+for i in range(count):
+    hold = post("/api/events/bench-confirm/holds", {"seats": pair(i), "ttlSeconds": 3600})
+    confirms.append({"path": f"/api/events/bench-confirm/holds/{hold['holdId']}/confirm",
+                     "headers": {"authorization": f"Bearer {hold['holdToken']}"}})
+write("confirm.jsonl", confirms)
+event("bench-best", rows + 1)
+write("best.jsonl", [{"path": "/api/events/bench-best/holds", "body": {"bestAvailable": {"count": 2}}}
+                     for _ in range(count)])
+event("bench-map", 10)
+for r in range(1, 11):
+    post("/api/events/bench-map/bookings", {"seats": [f"R{r}-{n}" for n in range(1, 7)]})
+    post("/api/events/bench-map/holds", {"seats": [f"R{r}-7", f"R{r}-8"], "ttlSeconds": 3600})
+PY
+
+say "measuring $REQUESTS requests a row (server and Redis instructions per request)"
 printf '  %-28s %12s %10s  %s\n' row server Redis statuses
 python3 bench/instructions.py "$WORK/results" "$REDIS_PID" \
   "(b) component:$COMPONENT_PID:$COMPONENT_PORT:POST:/api/book/{n}" \
@@ -115,7 +190,11 @@ python3 bench/instructions.py "$WORK/results" "$REDIS_PID" \
   "(a) yardstick:$YARD_PID:$YARD_PORT:POST:/api/book/sold-1" \
   "(a) seed:$SEED_PID:$SEED_PORT:POST:/api/book/sold-1" \
   "(c) component /health:$COMPONENT_PID:$COMPONENT_PORT:GET:/health" \
-  "(d) component /api/version:$COMPONENT_PID:$COMPONENT_PORT:GET:/api/version"
+  "(d) component /api/version:$COMPONENT_PID:$COMPONENT_PORT:GET:/api/version" \
+  "(e) component hold 2 named:$COMPONENT_PID:$COMPONENT_PORT:POST:@$WORK/named.jsonl" \
+  "(f) component confirm hold:$COMPONENT_PID:$COMPONENT_PORT:POST:@$WORK/confirm.jsonl" \
+  "(g) component best available:$COMPONENT_PID:$COMPONENT_PORT:POST:@$WORK/best.jsonl" \
+  "(h) component seat map 10x40:$COMPONENT_PID:$COMPONENT_PORT:GET:/api/events/bench-map/seats"
 
 python3 - "$WORK/results" <<'PY'
 import sys
