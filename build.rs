@@ -36,7 +36,8 @@ fn main() -> Result<()> {
     let scripts = lua_scripts::assemble_all(scripts_dir).context("assembling the Lua scripts")?;
     let out =
         Path::new(&std::env::var("OUT_DIR").context("OUT_DIR is not set")?).join("scripts.rs");
-    std::fs::write(&out, lua_scripts::rust_constants(&scripts))
-        .with_context(|| format!("writing {}", out.display()))?;
+    let constants = lua_scripts::rust_constants(&scripts, &scripts_dir.join("lib"))
+        .context("writing the script constants")?;
+    std::fs::write(&out, constants).with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }

@@ -38,8 +38,8 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
     let event = event_id(raw_event)?;
     let (submission, input) = Submission::with_json::<CreateBooking>(req, path)?;
     let seats = seat_list(&input.seats)?;
+    let access_ticket = admitted_ticket(submission.bearer(), &event);
     let idem = submission.idempotency;
-    let access_ticket = admitted_ticket(submission.bearer, &event);
     let booking = NewBooking::generate();
     let args = booking.answer(idem.as_ref(), &event, None);
     let reply = with_store(|store| {

@@ -94,8 +94,8 @@ fn try_create(req: &Request, raw_event: &str, path: &str) -> Result<Response, Pr
     if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
         return Err(invalid_body("ttlSeconds must be 1 to 3600"));
     }
+    let access_ticket = admitted_ticket(submission.bearer(), &event);
     let idem = submission.idempotency;
-    let access_ticket = admitted_ticket(submission.bearer, &event);
     let hold_id = Uuid::new_v4().to_string();
     let hold_token = token::generate();
     let expires_at_ms = now_millis() + ttl_seconds * 1000;
@@ -169,7 +169,7 @@ fn try_confirm(
     let hold_id = resource_id(raw_hold, hold_not_found)?;
     let submission = Submission::without_body(req, path)?;
     let hold_token = submission
-        .bearer
+        .bearer()
         .ok_or_else(|| unauthorized("hold token"))?;
     let idem = submission.idempotency;
     let booking = NewBooking::generate();

@@ -15,12 +15,8 @@ use crate::idempotency::Idempotency;
 use crate::token;
 
 /// A state-changing request's headers and body, checked.
-#[derive(Debug)]
 pub(crate) struct Submission<'r> {
-    /// `Authorization: Bearer <token>`, if the request sent one: a hold,
-    /// booking or ticket token, the admin token, or a waiting-room access
-    /// token, as the endpoint takes.
-    pub(crate) bearer: Option<&'r str>,
+    req: &'r Request,
     /// The request's `Idempotency-Key`, if it sent one.
     pub(crate) idempotency: Option<Idempotency>,
 }
@@ -45,12 +41,16 @@ impl<'r> Submission<'r> {
     }
 
     fn read(req: &'r Request, path: &str) -> Result<Submission<'r>, Problem> {
-        let bearer = req.bearer();
-        let idempotency = idempotency(req, path, bearer)?;
-        Ok(Submission {
-            bearer,
-            idempotency,
-        })
+        let idempotency = idempotency(req, path)?;
+        Ok(Submission { req, idempotency })
+    }
+
+    /// `Authorization: Bearer <token>`, if the request sent one: a hold,
+    /// booking or ticket token, the admin token, or a waiting-room access
+    /// token, as the endpoint takes. Read from the request on first use
+    /// only (a booking without a token never asks), then kept.
+    pub(crate) fn bearer(&self) -> Option<&'r str> {
+        self.req.bearer()
     }
 }
 
@@ -58,15 +58,11 @@ impl<'r> Submission<'r> {
 /// method, path, bearer token (so a replay needs the same credentials) and
 /// body. Without the header nothing else is read (the body of an endpoint
 /// that takes none stays unread).
-fn idempotency(
-    req: &Request,
-    path: &str,
-    bearer: Option<&str>,
-) -> Result<Option<Idempotency>, Problem> {
+fn idempotency(req: &Request, path: &str) -> Result<Option<Idempotency>, Problem> {
     let Some(header) = req.header_bytes("idempotency-key") else {
         return Ok(None);
     };
-    let target = match bearer {
+    let target = match req.bearer() {
         Some(token) => format!("{path} {}", token::hash(token)),
         None => path.to_owned(),
     };
@@ -87,7 +83,9 @@ mod tests {
         let read = Submission::without_body(&plain, "/api/book/A-1").unwrap();
         assert_eq!(read.idempotency, None);
         let bad = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "a b");
-        let problem = Submission::without_body(&bad, "/api/book/A-1").unwrap_err();
+        let Err(problem) = Submission::without_body(&bad, "/api/book/A-1") else {
+            panic!("a bad key is refused");
+        };
         assert_eq!(problem.kind, Kind::InvalidIdempotencyKey);
         let good = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "k1");
         let read = Submission::without_body(&good, "/api/book/A-1").unwrap();
@@ -104,7 +102,7 @@ mod tests {
                 .with_header("idempotency-key", "k1")
                 .with_header("authorization", &format!("Bearer {token}"));
             let read = Submission::without_body(&req, "/p").unwrap();
-            assert_eq!(read.bearer, Some(token));
+            assert_eq!(read.bearer(), Some(token));
             read.idempotency.unwrap().fingerprint().to_owned()
         };
         assert_eq!(with("t1"), with("t1"));

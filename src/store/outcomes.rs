@@ -319,7 +319,7 @@ mod tests {
             if matches!(*file, "list_events.lua" | "replay_answer.lua") {
                 continue;
             }
-            let found = words(script.text());
+            let found = words(&script.text());
             assert!(!found.is_empty(), "{file}: no reply words found");
             for word in found {
                 assert!(

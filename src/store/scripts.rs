@@ -6,13 +6,17 @@
 //! time, so the component runs it with `EVALSHA` and sends the text only
 //! when Redis has lost its script cache (`store/eval.rs`).
 
-/// A Lua script as the component runs it: its text and the SHA-1 Redis
-/// names it by (`EVALSHA`). Only the build makes one, from the text, so the
-/// two can never disagree and no request hashes anything.
+/// A Lua script as the component runs it: its text, as the parts it is
+/// pasted from, and the SHA-1 Redis names it by (`EVALSHA`). Only the build
+/// makes one, from the text, so the two can never disagree and no request
+/// hashes anything. The parts are kept apart so that a piece many scripts
+/// paste is in the module's data once: every instance (one per request)
+/// starts with a copy of that data, and the whole text is needed only when
+/// Redis has lost its script cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Script {
     file: &'static str,
-    text: &'static str,
+    parts: &'static [&'static str],
     sha1: &'static str,
 }
 
@@ -24,8 +28,8 @@ impl Script {
     }
 
     /// The text, for `EVAL` when Redis does not have the script cached.
-    pub(crate) fn text(&self) -> &'static str {
-        self.text
+    pub(crate) fn text(&self) -> String {
+        self.parts.concat()
     }
 
     /// The SHA-1 of the text in 40 lowercase hex digits, for `EVALSHA`.
@@ -65,6 +69,18 @@ mod tests {
                 );
             }
             assert_eq!(script.sha1().len(), 40, "{file}");
+        }
+    }
+
+    /// The parts make exactly the text the build hashed: `EVALSHA` and the
+    /// `EVAL` fallback name the same script.
+    #[test]
+    fn each_text_hashes_to_its_sha1() {
+        use sha1::{Digest, Sha1};
+        for (file, script) in ALL {
+            let digest = Sha1::digest(script.text().as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, script.sha1(), "{file}");
         }
     }
 }
