@@ -18,7 +18,7 @@
 
 use std::cell::{OnceCell, RefCell};
 
-use spin_sdk::http::{Fields, IncomingRequest, Method};
+use spin_sdk::http::{Fields, IncomingRequest, Method, Scheme};
 use spin_sdk::wit::wasi::http0_2_0::types::IncomingBody;
 use wasi::io::streams::{InputStream, StreamError};
 
@@ -169,6 +169,27 @@ impl Request {
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| v.clone()),
         }
+    }
+
+    /// The origin the request was sent to, `scheme://authority`, as Spin
+    /// gives it: the scheme of the listener that took it (`http` unless
+    /// Spin serves TLS itself) and the authority of its `Host` header (or
+    /// of its target, when that is absolute). Empty when Spin gives none.
+    /// Two host calls, so asked only of requests that need it.
+    pub(crate) fn own_origin(&self) -> String {
+        let (scheme, authority) = match &self.source {
+            Source::Incoming { incoming, .. } => {
+                let scheme = match incoming.scheme() {
+                    Some(Scheme::Https) => "https".to_owned(),
+                    Some(Scheme::Other(other)) => other,
+                    Some(Scheme::Http) | None => "http".to_owned(),
+                };
+                (scheme, incoming.authority())
+            }
+            #[cfg(test)]
+            Source::Parts { .. } => ("http".to_owned(), self.header("host")),
+        };
+        authority.map_or_else(String::new, |a| format!("{scheme}://{a}"))
     }
 
     /// The value of header `name` (lowercase) as text; `None` if absent or
