@@ -208,8 +208,8 @@ fn the_page_s_own_origin_and_requests_without_origin_are_served() {
     assert_eq!(hold.status, 201, "{}", text(&hold));
 
     // The component's own origin is the Host the request names, as Spin
-    // hands it over (case and default port aside), not the address Spin
-    // listens on.
+    // hands it over in `spin-full-url` (case and default port aside), not
+    // the address Spin listens on.
     let with_host = |seat: &str, host: &str, origin: &str| {
         raw_request(
             api.spin.addr,

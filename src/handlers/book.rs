@@ -59,7 +59,7 @@ pub fn post(req: &Request, raw_seat_id: &str, path: &str) -> Response {
 
 fn book(req: &Request, raw_seat_id: &str, path: &str) -> Result<Response, Problem> {
     let seat = SeatId::from_path(raw_seat_id).map_err(|why| invalid_seat_id(&why.to_string()))?;
-    let idem = Submission::without_body(req, path)?.idempotency;
+    let idem = Submission::without_body_or_token(req, path)?.idempotency;
     let event = EventId::new(DEFAULT_EVENT).expect("the default event id is valid");
     let booking = NewBooking::generate();
     // The answer is made only once the seat's lock is ours (see book_seat).

@@ -19,8 +19,8 @@
 //! 1. `Sec-Fetch-Site: same-origin`: the browser vouches that the page is
 //!    ours (also behind a proxy that rewrites `Host`): allowed;
 //! 2. `Sec-Fetch-Site` absent or `none`, and `Origin` is the request's own
-//!    origin (`scheme://authority` as Spin gives them: the scheme of the
-//!    listener, the authority of the `Host` header), default ports and
+//!    origin (`scheme://host` as Spin's `spin-full-url` header gives them:
+//!    the scheme of the listener, the `Host` header), default ports and
 //!    case aside: allowed;
 //! 3. otherwise (`same-site`, `cross-site` or any other value, or another
 //!    origin): allowed only if `Origin` is in the `allowed_origins`

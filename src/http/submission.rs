@@ -19,7 +19,8 @@ use crate::token;
 pub(crate) struct Submission<'r> {
     /// `Authorization: Bearer <token>`, if the request sent one: a hold,
     /// booking or ticket token, the admin token, or a waiting-room access
-    /// token, as the endpoint takes.
+    /// token, as the endpoint takes (never read by
+    /// [`Submission::without_body_or_token`]).
     pub(crate) bearer: Option<&'r str>,
     /// The request's `Idempotency-Key`, if it sent one.
     pub(crate) idempotency: Option<Idempotency>,
@@ -44,9 +45,25 @@ impl<'r> Submission<'r> {
         Ok((Submission::read(req, path)?, input))
     }
 
+    /// For an endpoint that takes no body and no token (the seed's
+    /// `POST /api/book/{seatId}`): as [`Submission::without_body`], but the
+    /// `Authorization` header is read only to fingerprint a request with an
+    /// `Idempotency-Key`, so a plain booking pays no lookup for it;
+    /// `bearer` is always `None`.
+    pub(crate) fn without_body_or_token(
+        req: &'r Request,
+        path: &str,
+    ) -> Result<Submission<'r>, Problem> {
+        body::check_size(req)?;
+        Ok(Submission {
+            bearer: None,
+            idempotency: idempotency(req, path)?,
+        })
+    }
+
     fn read(req: &'r Request, path: &str) -> Result<Submission<'r>, Problem> {
         let bearer = req.bearer();
-        let idempotency = idempotency(req, path, bearer)?;
+        let idempotency = idempotency(req, path)?;
         Ok(Submission {
             bearer,
             idempotency,
@@ -58,15 +75,11 @@ impl<'r> Submission<'r> {
 /// method, path, bearer token (so a replay needs the same credentials) and
 /// body. Without the header nothing else is read (the body of an endpoint
 /// that takes none stays unread).
-fn idempotency(
-    req: &Request,
-    path: &str,
-    bearer: Option<&str>,
-) -> Result<Option<Idempotency>, Problem> {
+fn idempotency(req: &Request, path: &str) -> Result<Option<Idempotency>, Problem> {
     let Some(header) = req.header_bytes("idempotency-key") else {
         return Ok(None);
     };
-    let target = match bearer {
+    let target = match req.bearer() {
         Some(token) => format!("{path} {}", token::hash(token)),
         None => path.to_owned(),
     };
@@ -103,19 +116,25 @@ mod tests {
 
     /// A replay needs the same credentials: the bearer token is part of
     /// the fingerprint, so the same key and body with another token is a
-    /// different request.
+    /// different request (on endpoints that take no token too).
     #[test]
     fn the_bearer_token_is_part_of_the_fingerprint() {
-        let with = |token: &str| {
+        let with = |token: &str, tokenless: bool| {
             let req = Request::new(Method::Post, "/p")
                 .with_header("idempotency-key", KEY)
                 .with_header("authorization", &format!("Bearer {token}"));
-            let read = Submission::without_body(&req, "/p").unwrap();
-            assert_eq!(read.bearer, Some(token));
+            let read = if tokenless {
+                Submission::without_body_or_token(&req, "/p").unwrap()
+            } else {
+                Submission::without_body(&req, "/p").unwrap()
+            };
+            assert_eq!(read.bearer, (!tokenless).then_some(token));
             read.idempotency.unwrap().fingerprint().to_owned()
         };
-        assert_eq!(with("t1"), with("t1"));
-        assert_ne!(with("t1"), with("t2"));
+        assert_eq!(with("t1", false), with("t1", false));
+        assert_ne!(with("t1", false), with("t2", false));
+        assert_eq!(with("t1", true), with("t1", false));
+        assert_ne!(with("t1", true), with("t2", true));
     }
 
     #[test]
