@@ -177,6 +177,18 @@ fn guessable_keys_are_refused_before_redis_and_only_the_key_replays_a_token() {
         );
     }
 
+    // Credentials are judged first: a confirm without its token is 401
+    // whatever its key.
+    let hold = api.call(
+        "POST",
+        "/api/events/gig/holds",
+        None,
+        Some(&json!({ "seats": ["A-9"] })),
+    );
+    let confirm = format!("/api/events/gig/holds/{}/confirm", field(&hold, "holdId"));
+    api.with_key("POST", &confirm, Some("k1"), None, None)
+        .assert_problem(401, "unauthorized");
+
     // A random key books; the same key and request replay the same token;
     // a stranger without the key gets a refusal and no token.
     let key = idempotency_key();
