@@ -241,8 +241,10 @@ for i in $(seq "$OP_REPEATS"); do
   op health curl -s -o /dev/null "$COMPONENT/health"
   op book curl -s -o /dev/null -X POST "$COMPONENT/api/book/op-seat-$$-$i"
   op book-sold curl -s -o /dev/null -X POST "$COMPONENT/api/book/op-seat-$$-$i"
-  op book-idempotent curl -s -o /dev/null -X POST -H "idempotency-key: op-$$-$i" "$COMPONENT/api/book/op-idem-$$-$i"
-  op book-replay curl -s -o /dev/null -X POST -H "idempotency-key: op-$$-$i" "$COMPONENT/api/book/op-idem-$$-$i"
+  # A random key (16 bytes in hex), as the component requires of every key.
+  idem_key=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  op book-idempotent curl -s -o /dev/null -X POST -H "idempotency-key: $idem_key" "$COMPONENT/api/book/op-idem-$$-$i"
+  op book-replay curl -s -o /dev/null -X POST -H "idempotency-key: $idem_key" "$COMPONENT/api/book/op-idem-$$-$i"
   op yardstick-book curl -s -o /dev/null -X POST "$YARD/api/book/op-yard-$$-$i"
   op hold post_json /api/events/ops/holds "{\"seats\":[\"R$i-1\",\"R$i-2\"]}"
   hold_id=$(json_field "$OUT" holdId); hold_token=$(json_field "$OUT" holdToken)

@@ -4,13 +4,16 @@
 //! against the OpenAPI document. Routing works on the raw request path
 //! (before any normalisation), so ids reach their validators as sent, and a
 //! path with `.` or `..` segments is refused outright rather than silently
-//! addressing another resource.
+//! addressing another resource. A state change (any method but `GET` and
+//! `HEAD`) that another site's page made is refused before its handler
+//! reads anything (`http::origin`).
 //!
 //! Not spin-sdk's `Router`: it trims `/` at both ends and answers 404/405 in plain text, no `Allow`.
 
 use crate::handlers::{
     book, bookings, event_list, events, health, holds, openapi, page, queue, version,
 };
+use crate::http::origin;
 use crate::http::request::method_name;
 use crate::http::{Kind, Problem, Request, Response};
 
@@ -117,6 +120,13 @@ pub(crate) fn route_request(req: &Request) -> Response {
     for r in ROUTES {
         if let Some(params) = match_pattern(r.pattern, path) {
             if r.method == method {
+                // A state change from another site's page goes no further,
+                // whichever route it is for (`http::origin`).
+                if method != "GET" {
+                    if let Err(problem) = origin::check(req) {
+                        return problem.into_response();
+                    }
+                }
                 let response = (r.handler)(req, params.as_slice(), path);
                 return if head {
                     response.without_body()
@@ -282,6 +292,28 @@ mod tests {
         let head_post_only = route_request(&Request::new(Method::Head, "/api/book/A-1"));
         assert_eq!(head_post_only.status(), 405);
         assert_eq!(head_post_only.header("allow"), Some("POST"));
+    }
+
+    #[test]
+    fn state_changes_from_another_site_s_page_stop_at_the_router() {
+        use spin_sdk::http::Method;
+        // `null` is refused without a variable lookup (which would abort
+        // natively); the handlers are never reached.
+        let from = |method: Method, path: &str| {
+            route_request(&Request::new(method, path).with_header("origin", "null"))
+        };
+        for (method, path) in [
+            (Method::Post, "/api/book/A-1"),
+            (Method::Post, "/api/events/gala/holds"),
+            (Method::Delete, "/api/events/gala/holds/h1"),
+        ] {
+            let res = from(method, path);
+            assert_eq!(res.status(), 403, "{path}");
+            let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+            assert_eq!(body["code"], "cross_site_request");
+        }
+        assert_eq!(from(Method::Get, "/api/version").status(), 200);
+        assert_eq!(from(Method::Head, "/api/version").status(), 200);
     }
 
     /// The OpenAPI document and the router agree: every route served is

@@ -6,8 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
-import { Stage, OUTPUT, ROOT } from './harness.mjs';
+import { Stage, OUTPUT, ROOT, freePort } from './harness.mjs';
 
 const EVENT = 'gala';
 const ROWS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].map((label) => ({ label, seats: 16 }));
@@ -244,6 +245,53 @@ test('a seat taken meanwhile is refused with a sentence next to the action', asy
   assert.equal(await countOf(page, 'selected'), 0);
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test("the page's own posts carry its origin and pass; a form another site posts books nothing", async () => {
+  const page = await buyer();
+  const posts = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST') posts.push(r);
+  });
+  await open(page);
+  await seat(page, 'H-16').click();
+  await page.click('#hold');
+  await waitKind(page, 'H-16', 'mine', 5000);
+  const headers = await posts[0].allHeaders();
+  assert.equal(headers.origin, host.url);
+  assert.equal(headers['sec-fetch-site'], 'same-origin');
+  await page.click('#release');
+  await waitKind(page, 'H-16', 'available', 5000);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+
+  // Another site (localhost is not 127.0.0.1's site) whose page posts a
+  // form to the API as its visitor's browser: no preflight, the browser's
+  // own Origin and Sec-Fetch-Site: cross-site.
+  const target = `${host.url}/api/book/csrf-1`;
+  const evil = createServer((_, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(`<form method="post" action="${target}"><input name="seat" value="csrf-1"></form>` +
+      '<script>document.forms[0].submit()</script>');
+  });
+  const port = await freePort();
+  await new Promise((resolve) => evil.listen(port, '127.0.0.1', resolve));
+  try {
+    const visitor = await buyer();
+    const answered = visitor.waitForResponse((r) => r.url() === target);
+    await visitor.goto(`http://localhost:${port}/`);
+    const response = await answered;
+    assert.equal(response.status(), 403);
+    assert.equal((await response.json()).code, 'cross_site_request');
+    const sent = await response.request().allHeaders();
+    assert.equal(sent.origin, `http://localhost:${port}`);
+    assert.equal(sent['sec-fetch-site'], 'cross-site');
+    await visitor.context().close();
+  } finally {
+    evil.close();
+  }
+  // Nothing was booked: the seat is still free for a request from a server.
+  assert.equal((await host.api('POST', '/api/book/csrf-1')).status, 201);
 });
 
 test('"Best 4 together" holds four adjacent seats once, even when the answer is lost or the button double-clicked', async () => {

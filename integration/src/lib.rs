@@ -826,6 +826,17 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// A fresh `Idempotency-Key` as a careful client makes one: 16 random
+/// bytes from the system in hex, 128 bits no one else can guess, which the
+/// component's key rule takes (any key it would not is refused with `400`).
+pub fn idempotency_key() -> String {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Polls `check` until it is true, or panics after `limit`.
 pub fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;

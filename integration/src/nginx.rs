@@ -1,6 +1,8 @@
 //! Debian's nginx as a caching reverse proxy in front of a running Spin,
 //! configured the way docs/deployment.md ("CDN in front") tells operators
-//! to: it stores what the component marks cacheable, collapses concurrent
+//! to: of the event list and the two event reads (and nothing else) it
+//! stores what the component marks cacheable, passes every request on with
+//! the `Host` it came with (the component's Origin check), collapses concurrent
 //! misses into one upstream request, revalidates with the stored ETag, and
 //! serves the stale copy while one background request refreshes it. Run as
 //! the current user on a free loopback port from a throw-away directory, in
@@ -58,6 +60,13 @@ http {{
       proxy_pass http://component;
       proxy_http_version 1.1;
       proxy_set_header Connection \"\";
+      proxy_set_header Host $http_host;
+    }}
+    location ~ ^/api/events(/[A-Za-z0-9_%-]+(/seats)?)?$ {{
+      proxy_pass http://component;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_set_header Host $http_host;
       proxy_cache seats;
       proxy_cache_lock on;
       proxy_cache_lock_timeout 2s;

@@ -344,7 +344,7 @@ fn the_default_event_with_a_map_books_only_its_seats_and_marks_them() {
 
     // With an Idempotency-Key the full script commits at once, its answer
     // stored with the booking: one EVALSHA, the map marked, a retry replayed.
-    let key = [("idempotency-key", "mapped-default-A-2")];
+    let key = [("idempotency-key", "0d4c8b2a-6e1f-4a3b-8c7d-9e5f1a2b3c4d")];
     let keyed = || service.send("POST", "/api/book/A-2", &key, None);
     let (first, cost) = monitor.cost_of(&service.redis, keyed);
     assert_eq!(

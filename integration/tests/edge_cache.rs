@@ -489,3 +489,81 @@ fn a_caching_proxy_absorbs_polls_and_still_shows_a_booking_after_max_age() {
         "the booking shows within 2 s (max-age on nginx's clock) and one refresh: {timeline:?}"
     );
 }
+
+/// Through nginx configured as docs/deployment.md says: the answers that
+/// carry tokens or a buyer's booking pass the proxy on every request and
+/// are never stored (`no-store`, and outside the cached locations), while
+/// the event reads are cached; and the page's own form posts pass the
+/// component's cross-site check, because the proxy hands on the `Host`
+/// the browser sent.
+#[test]
+fn token_answers_pass_a_caching_proxy_unstored_and_its_own_pages_may_post() {
+    let api = Api::start();
+    let proxy = CachingProxy::start(api.spin.addr);
+    let through = |method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>| {
+        let mut all = headers.to_vec();
+        if body.is_some() && !all.iter().any(|(n, _)| *n == "content-type") {
+            all.push(("content-type", "application/json"));
+        }
+        send_with(&api.agent, method, &proxy.url(path), &all, body)
+    };
+    // The event reads are the cached ones.
+    through("GET", SEATS, &[], None);
+    let cached = through("GET", SEATS, &[], None);
+    assert_eq!(
+        cached.header("x-cache-status"),
+        Some("HIT"),
+        "{}",
+        proxy.log()
+    );
+
+    let key = integration::idempotency_key();
+    let hold_body = br#"{"seats":["B-1"]}"#;
+    let headers = [("idempotency-key", key.as_str())];
+    let hold = through("POST", &format!("{EVENT}/holds"), &headers, Some(hold_body));
+    let replay = through("POST", &format!("{EVENT}/holds"), &headers, Some(hold_body));
+    for answer in [&hold, &replay] {
+        assert_eq!(answer.status, 201, "{}", text(answer));
+        assert_eq!(answer.header("cache-control"), Some("no-store"));
+        assert_eq!(
+            answer.header("x-cache-status"),
+            None,
+            "not a cached location"
+        );
+    }
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    let hold = hold.json();
+    let confirm = format!("{EVENT}/holds/{}/confirm", hold["holdId"].as_str().unwrap());
+    let auth = format!("Bearer {}", hold["holdToken"].as_str().unwrap());
+    let booked = through("POST", &confirm, &[("authorization", &auth)], None);
+    assert_eq!(booked.status, 201, "{}", text(&booked));
+    assert_eq!(booked.header("cache-control"), Some("no-store"));
+    let booked = booked.json();
+    let read_path = format!("{EVENT}/bookings/{}", booked["bookingId"].as_str().unwrap());
+    let auth = format!("Bearer {}", booked["bookingToken"].as_str().unwrap());
+    for _ in 0..2 {
+        let read = through("GET", &read_path, &[("authorization", &auth)], None);
+        assert_eq!(read.status, 200, "{}", text(&read));
+        assert_eq!(read.header("cache-control"), Some("no-store"));
+        assert_eq!(read.header("x-cache-status"), None, "not a cached location");
+    }
+    // Not answered from a copy: without the token it is refused.
+    let stranger = through("GET", &read_path, &[], None);
+    stranger.assert_problem(401, "unauthorized");
+
+    // A form post from the page the proxy serves: its Origin is the
+    // proxy's, and so is the Host nginx passes on.
+    let own = format!("http://{}", proxy.addr);
+    let form = [
+        ("origin", own.as_str()),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    let posted = through("POST", "/api/book/A-9", &form, Some(b"seat=A-9"));
+    assert_eq!(posted.status, 201, "{}", text(&posted));
+    let foreign = [
+        ("origin", "https://evil.example"),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    through("POST", "/api/book/A-8", &foreign, Some(b"seat=A-8"))
+        .assert_problem(403, "cross_site_request");
+}

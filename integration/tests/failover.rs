@@ -17,7 +17,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration::ha::HaTopology;
-use integration::{client, redis_pid, send_with, Answer, RedisServer, Spin, ADMIN_TOKEN};
+use integration::{
+    client, idempotency_key, redis_pid, send_with, Answer, RedisServer, Spin, ADMIN_TOKEN,
+};
 use redis::Commands;
 use serde_json::{json, Value};
 
@@ -117,12 +119,7 @@ impl Buyer {
         body: Option<&Value>,
     ) -> Answer {
         self.keys += 1;
-        let key = format!(
-            "fo-{}-{}-{}",
-            self.id,
-            self.keys,
-            self.started.elapsed().as_nanos()
-        );
+        let key = format!("fo-{}-{}-{}", self.id, self.keys, idempotency_key());
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut headers = vec![];
         if method == "POST" {
@@ -487,7 +484,7 @@ fn book_during_stalled_replication(ha: &HaTopology, spin: &Spin) -> (Answer, u16
         &client(),
         "POST",
         &spin.url("/api/book/stalled-1"),
-        &[("idempotency-key", "stalled-booking")],
+        &[("idempotency-key", "5f0c1e2a-7b3d-4c8e-9a61-2d4f8b0e7c35")],
         None,
     );
     HaTopology::signal(ha.pid_of(old), "KILL");
@@ -546,7 +543,7 @@ fn with_one_replica_ack_the_same_booking_answers_503_and_is_never_lost() {
             &client(),
             "POST",
             &spin.url("/api/book/stalled-1"),
-            &[("idempotency-key", "stalled-booking")],
+            &[("idempotency-key", "5f0c1e2a-7b3d-4c8e-9a61-2d4f8b0e7c35")],
             None,
         );
         if a.status != 503 || Instant::now() > deadline {
@@ -578,17 +575,18 @@ fn an_unreplicated_booking_answers_503_and_its_retry_replays_once_replicated() {
             None,
         )
     };
+    let key = idempotency_key();
     let pid = redis_pid(&mut replica.client());
     HaTopology::signal(pid, "STOP");
     let started = Instant::now();
-    let first = book("replay-me");
+    let first = book(&key);
     assert!(started.elapsed() < ANSWER_LIMIT, "{:?}", started.elapsed());
     first.assert_problem(503, "not_replicated");
     assert_eq!(first.header("retry-after"), Some("1"));
     // Still frozen: the stored answer is not vouched for, so no replay yet.
-    book("replay-me").assert_problem(503, "not_replicated");
+    book(&key).assert_problem(503, "not_replicated");
     HaTopology::signal(pid, "CONT");
-    let retry = book("replay-me");
+    let retry = book(&key);
     assert_eq!(retry.status, 201, "{retry:?}");
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     let id = retry.json()["bookingId"].as_str().unwrap().to_owned();

@@ -11,8 +11,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration::{
-    client, output_dir, post, send_with, wait_until, Answer, RedisMonitor, RedisServer, Service,
-    Spin, StallProxy,
+    client, idempotency_key, output_dir, post, send_with, wait_until, Answer, RedisMonitor,
+    RedisServer, Service, Spin, StallProxy,
 };
 use redis::Commands;
 use serde_json::json;
@@ -80,7 +80,7 @@ fn redis_killed_mid_load_and_restarted_loses_no_booking_and_sells_no_seat_twice(
                 start.wait();
                 for i in 0..attempts {
                     let seat = format!("S{}", (c * 7 + i * 3) % seats);
-                    let key = format!("client-{c}-purchase-{i}");
+                    let key = format!("client-{c}-purchase-{i}-{}", idempotency_key());
                     let (answer, unavailable) = book_until_answered(&agent, &spin, &seat, &key);
                     results.lock().unwrap().push((seat, answer, unavailable));
                     thread::sleep(Duration::from_millis(10));

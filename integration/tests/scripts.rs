@@ -390,7 +390,7 @@ fn run_every_script(api: &Service) {
     with_token("DELETE", &cancel, &booked["bookingToken"], 204); // cancel_booking
 
     // book_seat, then replay_answer: a retry of a booking whose seat is sold.
-    let key = [("idempotency-key", "scripts-test-retry")];
+    let key = [("idempotency-key", "a7e2c9f4-1b3d-4c5e-8f60-9d2b4a6c8e1f")];
     expect(api.send("POST", "/api/book/1", &key, None), 201);
     let replayed = api.send("POST", "/api/book/1", &key, None);
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));

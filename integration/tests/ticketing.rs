@@ -479,7 +479,7 @@ fn the_same_idempotency_key_sent_twenty_times_at_once_books_once() {
                     &api.spin.url("/api/events/gig/bookings"),
                     &[
                         ("content-type", "application/json"),
-                        ("idempotency-key", "8b1f-drop-key"),
+                        ("idempotency-key", "8b1f3c2d-7e4a-4b9c-a6d5-2f0e1c8b7a93"),
                     ],
                     Some(body.as_bytes()),
                 )
@@ -518,7 +518,7 @@ fn the_same_idempotency_key_sent_twenty_times_at_once_books_once() {
     let other = api.send(
         "POST",
         "/api/events/gig/bookings",
-        &[("idempotency-key", "8b1f-drop-key")],
+        &[("idempotency-key", "8b1f3c2d-7e4a-4b9c-a6d5-2f0e1c8b7a93")],
         Some(&json!({ "seats": ["A-6"] })),
     );
     other.assert_problem(422, "idempotency_key_reused");
@@ -529,7 +529,7 @@ fn the_same_idempotency_key_sent_twenty_times_at_once_books_once() {
 fn a_replayed_hold_returns_the_same_working_token() {
     let api = Api::start();
     api.create_event("gig", &[("A", 10)]);
-    let headers = [("idempotency-key", "3c9e0d8a-hold")];
+    let headers = [("idempotency-key", "3c9e0d8a-5b7f-4e2c-9a1d-8f6b4c2e0a17")];
     let body = json!({ "bestAvailable": { "count": 2 } });
     let first = api.send("POST", "/api/events/gig/holds", &headers, Some(&body));
     let again = api.send("POST", "/api/events/gig/holds", &headers, Some(&body));

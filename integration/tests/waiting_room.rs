@@ -252,7 +252,7 @@ fn joining_takes_the_next_arrival_number_and_replays_with_its_key() {
         tokens.push(token);
     }
 
-    let key = [("idempotency-key", "8a0c2d5e-join")];
+    let key = [("idempotency-key", "8a0c2d5e-4f1b-4a7c-9e3d-6b2f1a0c5d7e")];
     let url = api.spin.url("/api/events/onsale/queue");
     let first = send_with(&api.agent, "POST", &url, &key, None);
     let again = send_with(&api.agent, "POST", &url, &key, None);

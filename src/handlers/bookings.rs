@@ -73,7 +73,7 @@ fn try_get(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Response
     }
     let seats: Vec<&str> = record.seats.split(',').collect();
     let hold_id = (!record.hold_id.is_empty()).then_some(record.hold_id.as_str());
-    Ok(json(
+    let mut answer = json(
         200,
         &json!({
             "bookingId": booking_id,
@@ -83,7 +83,10 @@ fn try_get(req: &Request, raw_event: &str, raw_booking: &str) -> Result<Response
             "createdAt": rfc3339(record.created_at_ms),
             "holdId": hold_id,
         }),
-    ))
+    );
+    // One buyer's booking, read with its secret: never kept by a cache.
+    answer.set_header("cache-control", "no-store");
+    Ok(answer)
 }
 
 /// `DELETE …/bookings/{bookingId}` with the booking token: 204, seats free again.

@@ -167,11 +167,10 @@ fn try_confirm(
 ) -> Result<Response, Problem> {
     let event = event_id(raw_event)?;
     let hold_id = resource_id(raw_hold, hold_not_found)?;
-    let submission = Submission::without_body(req, path)?;
-    let hold_token = submission
-        .bearer()
-        .ok_or_else(|| unauthorized("hold token"))?;
-    let idem = submission.idempotency;
+    // The hold token first: without it, 401 whatever else the request
+    // gets wrong (an Idempotency-Key included).
+    let hold_token = req.bearer().ok_or_else(|| unauthorized("hold token"))?;
+    let idem = Submission::without_body(req, path)?.idempotency;
     let booking = NewBooking::generate();
     let args = booking.answer(idem.as_ref(), &event, Some(&hold_id));
     let reply = with_store(|store| {

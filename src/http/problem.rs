@@ -37,6 +37,7 @@ pub(crate) enum Kind {
     AdminDisabled,
     WaitingRoomDisabled,
     QueueRequired,
+    CrossSiteRequest,
     // 404 and 405: what is there.
     NotFound,
     MethodNotAllowed,
@@ -87,6 +88,7 @@ impl Kind {
         Kind::AdminDisabled,
         Kind::WaitingRoomDisabled,
         Kind::QueueRequired,
+        Kind::CrossSiteRequest,
         Kind::NotFound,
         Kind::MethodNotAllowed,
         Kind::EventNotFound,
@@ -134,6 +136,7 @@ impl Kind {
             Kind::AdminDisabled => (403, "admin_disabled", "Admin endpoints disabled"),
             Kind::WaitingRoomDisabled => (403, "waiting_room_disabled", "Waiting rooms disabled"),
             Kind::QueueRequired => (403, "queue_required", "Waiting room"),
+            Kind::CrossSiteRequest => (403, "cross_site_request", "Cross-site request"),
             Kind::NotFound => (404, "not_found", "Not found"),
             Kind::MethodNotAllowed => (405, "method_not_allowed", "Method not allowed"),
             Kind::EventNotFound => (404, "event_not_found", "Event not found"),
@@ -300,7 +303,7 @@ impl Problem {
 }
 
 /// Shortens and escapes client-supplied text before it is echoed in a detail.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(80)

@@ -171,6 +171,30 @@ impl Request {
         }
     }
 
+    /// The origin the request was sent to, `scheme://host`: the start of
+    /// the `spin-full-url` header Spin adds to every request, made of the
+    /// scheme of the listener that took it (`http` unless Spin serves TLS
+    /// itself) and the request's `Host` header as sent. Empty when there is
+    /// none. One header lookup, so asked only of requests that need it
+    /// (rather than `incoming-request`'s `scheme` and `authority`: two host
+    /// calls, and two more imports every instance links).
+    pub(crate) fn own_origin(&self) -> String {
+        #[cfg(test)]
+        if let Source::Parts { .. } = &self.source {
+            return self
+                .header("host")
+                .map_or_else(String::new, |host| format!("http://{host}"));
+        }
+        let Some(url) = self.header("spin-full-url") else {
+            return String::new();
+        };
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return String::new();
+        };
+        let host = rest.find('/').map_or(rest, |end| &rest[..end]);
+        format!("{scheme}://{host}")
+    }
+
     /// The value of header `name` (lowercase) as text; `None` if absent or
     /// not UTF-8.
     pub(crate) fn header(&self, name: &str) -> Option<String> {

@@ -134,12 +134,15 @@ pub(crate) fn to_json(body: &impl Serialize) -> Vec<u8> {
 
 /// A state-changing answer as the store returned it (first time or
 /// replayed): status, optional `Location`, JSON body. Replays say so in
-/// `Idempotent-Replayed: true`.
+/// `Idempotent-Replayed: true`. Never stored by a cache (`no-store`): these
+/// answers carry the secret tokens (hold, booking, ticket), and a copy in
+/// a shared cache would hand them to the next client asking.
 pub(crate) fn stored_answer(status: u16, location: &str, body: String, replayed: bool) -> Response {
     let mut builder = Response::builder();
     builder
         .status(status)
-        .header("content-type", "application/json");
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store");
     if !location.is_empty() {
         builder.header("location", location.to_owned());
     }
@@ -169,5 +172,16 @@ mod tests {
         assert_eq!(res.body(), b"hi");
         let (_, headers, _) = res.into_parts();
         assert_eq!(headers.len(), 2);
+    }
+
+    /// Every state change's answer, first or replayed, carries a token or
+    /// may: no cache keeps it.
+    #[test]
+    fn stored_answers_are_never_stored_by_a_cache() {
+        for replayed in [false, true] {
+            let res = stored_answer(201, "/a", "{}".to_owned(), replayed);
+            assert_eq!(res.header("cache-control"), Some("no-store"));
+            assert_eq!(res.header("location"), Some("/a"));
+        }
     }
 }

@@ -77,6 +77,8 @@ mod tests {
     use super::*;
     use spin_sdk::http::Method;
 
+    const KEY: &str = "6b0e2f4a-93c1-4d7e-a58b-1f2c3d4e5a6b";
+
     #[test]
     fn the_key_is_none_without_the_header_and_400_for_a_bad_one() {
         let plain = Request::new(Method::Post, "/api/book/A-1").with_body(b"{}");
@@ -87,19 +89,26 @@ mod tests {
             panic!("a bad key is refused");
         };
         assert_eq!(problem.kind, Kind::InvalidIdempotencyKey);
-        let good = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "k1");
+        let guessable =
+            Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", "k1");
+        let Err(problem) = Submission::without_body(&guessable, "/api/book/A-1") else {
+            panic!("a guessable key is refused");
+        };
+        assert_eq!(problem.kind, Kind::InvalidIdempotencyKey);
+        assert!(problem.detail.contains("128 bits"), "{}", problem.detail);
+        let good = Request::new(Method::Post, "/api/book/A-1").with_header("idempotency-key", KEY);
         let read = Submission::without_body(&good, "/api/book/A-1").unwrap();
         assert!(read.idempotency.is_some());
     }
 
     /// A replay needs the same credentials: the bearer token is part of
     /// the fingerprint, so the same key and body with another token is a
-    /// different request.
+    /// different request (on endpoints that take no token too).
     #[test]
     fn the_bearer_token_is_part_of_the_fingerprint() {
         let with = |token: &str| {
             let req = Request::new(Method::Post, "/p")
-                .with_header("idempotency-key", "k1")
+                .with_header("idempotency-key", KEY)
                 .with_header("authorization", &format!("Bearer {token}"));
             let read = Submission::without_body(&req, "/p").unwrap();
             assert_eq!(read.bearer(), Some(token));
