@@ -89,9 +89,9 @@ pub fn parse_query(query: &str) -> Result<ListQuery, Problem> {
             _ => continue,
         };
         if slot.is_some() {
-            return Err(bad_query(
+            return Err(Problem::new(
                 Kind::InvalidQuery,
-                &format!("{name} is given more than once"),
+                format!("{name} is given more than once"),
             ));
         }
         *slot = Some(value.map(|v| v.into_owned()).unwrap_or_default());
@@ -103,26 +103,22 @@ pub fn parse_query(query: &str) -> Result<ListQuery, Problem> {
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n) && !text.starts_with('+'))
             .ok_or_else(|| {
-                bad_query(
+                Problem::new(
                     Kind::InvalidLimit,
-                    &format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
                 )
             })?,
     };
     let cursor = match cursor {
         None => None,
         Some(text) => Some(Cursor::parse(&text).ok_or_else(|| {
-            bad_query(
+            Problem::new(
                 Kind::InvalidCursor,
                 "cursor must be the `next` value of a previous page, unchanged",
             )
         })?),
     };
     Ok(ListQuery { limit, cursor })
-}
-
-fn bad_query(kind: Kind, detail: &str) -> Problem {
-    Problem::new(kind, detail)
 }
 
 fn view(page: EventPage) -> ListView {

@@ -71,10 +71,9 @@ pub(crate) fn check(req: &Request) -> Result<(), Problem> {
 fn same_origin(origin: &str, fetch_site: Option<&[u8]>, own: impl FnOnce() -> String) -> bool {
     match fetch_site.map(<[u8]>::trim_ascii) {
         Some(site) if site.eq_ignore_ascii_case(b"same-origin") => true,
+        // The browser said nothing against it: compare the origins.
         None => normalized(origin).is_some_and(|o| Some(o) == normalized(&own())),
-        Some(site) if site.eq_ignore_ascii_case(b"none") => {
-            normalized(origin).is_some_and(|o| Some(o) == normalized(&own()))
-        }
+        Some(site) if site.eq_ignore_ascii_case(b"none") => same_origin(origin, None, own),
         Some(_) => false,
     }
 }

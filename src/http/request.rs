@@ -385,6 +385,21 @@ mod tests {
     }
 
     #[test]
+    fn bearer_tokens_are_read_in_any_scheme_case_and_never_empty() {
+        let bearer = |value: &str| {
+            Request::new(Method::Get, "/")
+                .with_header("authorization", value)
+                .bearer()
+                .map(str::to_owned)
+        };
+        assert_eq!(bearer("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(bearer("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(Request::new(Method::Get, "/").bearer(), None);
+    }
+
+    #[test]
     fn content_length_is_the_declared_number_or_none() {
         let with = |value: &str| {
             Request::new(Method::Post, "/")
